@@ -1,0 +1,184 @@
+"""Settings shared by every environment.
+
+Values come from the environment through django-environ. The local and test
+modules fill in development defaults; the production module requires the
+secrets and refuses to start without them.
+"""
+
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+# Local data (SQLite database, generated secrets) lives here unless DATA_DIR
+# points elsewhere. The folder is ignored by git.
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
+
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_q",
+    "crm",
+    "emailsync",
+    "retention",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.UserLanguageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+# Path of the Django admin; production sites often move it.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'crm.sqlite3'}"
+    ),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the task cluster write to the same file; wait for
+    # the lock instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 30)
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "crm:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Spanish is the default; the browser's Accept-Language or the user's own
+# setting can choose English.
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# The site's time zone; the cleanup policy counts calendar months in it.
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Outgoing mail of the product itself (confirmations, warnings), not the
+# users' mailboxes.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Fernet keys that encrypt stored mailbox passwords and tokens. The first key
+# encrypts; every key decrypts, so a new key can be put first and the old
+# ones kept until `rotate_encryption_keys` has re-encrypted everything.
+EMAILSYNC_ENCRYPTION_KEYS = env.list("EMAILSYNC_ENCRYPTION_KEYS", default=[])
+
+# Allow unencrypted IMAP/POP3/SMTP connections (security "plain").
+EMAILSYNC_ALLOW_PLAINTEXT = env.bool("EMAILSYNC_ALLOW_PLAINTEXT", default=False)
+# Allow mail servers whose addresses are private, loopback or link-local.
+EMAILSYNC_ALLOW_PRIVATE_HOSTS = env.bool("EMAILSYNC_ALLOW_PRIVATE_HOSTS", default=False)
+# A PEM file of extra certificate authorities to trust for mail servers, for
+# servers with a private CA. Certificates are always verified.
+EMAILSYNC_CA_FILE = env.str("EMAILSYNC_CA_FILE", default="")
+# Seconds before a network operation with a mail server times out.
+EMAILSYNC_TIMEOUT = env.float("EMAILSYNC_TIMEOUT", default=30.0)
+# Messages fetched per IMAP FETCH command and stored per transaction.
+EMAILSYNC_BATCH_SIZE = env.int("EMAILSYNC_BATCH_SIZE", default=200)
+# Minutes between scheduled syncs of every active account.
+EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
+# Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
+# Lets tests and private deployments point a preset at their own servers.
+EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
+
+Q_CLUSTER = {
+    "name": "crm",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=3600),
+    "retry": env.int("Q_RETRY", default=3700),
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Django Q",
+}
+if env.str("Q_REDIS_URL", default=""):
+    Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
+else:
+    Q_CLUSTER["orm"] = "default"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django_q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # aiosmtpd and imapclient can log protocol lines, which carry
+        # credentials; keep them quiet.
+        "imapclient": {"level": "WARNING"},
+        "mail.log": {"level": "WARNING"},
+    },
+}

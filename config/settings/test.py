@@ -1,0 +1,12 @@
+"""Settings for the test suite: local settings with fast hashing and
+in-memory mail for the product's own messages."""
+
+from .local import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The tests start their own Dovecot and SMTP servers on loopback, without TLS
+# on some ports.
+EMAILSYNC_ALLOW_PLAINTEXT = True
+EMAILSYNC_ALLOW_PRIVATE_HOSTS = True
+EMAILSYNC_TIMEOUT = 10.0

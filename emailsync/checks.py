@@ -1,0 +1,45 @@
+"""System checks for the mail settings (ids emailsync.E001 and up)."""
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register(deploy=False)
+def check_encryption_keys(app_configs, **kwargs):
+    keys = getattr(settings, "EMAILSYNC_ENCRYPTION_KEYS", [])
+    if not keys:
+        return [Error(
+            "EMAILSYNC_ENCRYPTION_KEYS is empty, so mailbox passwords cannot be stored.",
+            hint="Set it to a comma-separated list of Fernet keys (the first one encrypts).",
+            id="emailsync.E001",
+        )]
+    errors = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            errors.append(Error(
+                f"Key number {position} in EMAILSYNC_ENCRYPTION_KEYS is not a valid Fernet key.",
+                hint="A Fernet key is 32 bytes in url-safe base64; generate one with Fernet.generate_key().",
+                id="emailsync.E002",
+            ))
+    return errors
+
+
+@register(deploy=True)
+def check_production_mail_safety(app_configs, **kwargs):
+    warnings = []
+    if settings.EMAILSYNC_ALLOW_PLAINTEXT:
+        warnings.append(Warning(
+            "EMAILSYNC_ALLOW_PLAINTEXT is on: users may send mailbox passwords unencrypted.",
+            hint="Turn it off unless every mail server is on a trusted network.",
+            id="emailsync.W001",
+        ))
+    if settings.EMAILSYNC_ALLOW_PRIVATE_HOSTS:
+        warnings.append(Warning(
+            "EMAILSYNC_ALLOW_PRIVATE_HOSTS is on: users may point the sync at internal addresses.",
+            hint="Turn it off unless users are trusted with access to the internal network.",
+            id="emailsync.W002",
+        ))
+    return warnings

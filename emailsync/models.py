@@ -1,0 +1,476 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.addresses import normalize_address
+
+from . import crypto
+
+
+class Security(models.TextChoices):
+    SSL = "ssl", _("SSL/TLS")
+    STARTTLS = "starttls", _("STARTTLS")
+    PLAIN = "plain", _("None (unencrypted)")
+
+
+class Protocol(models.TextChoices):
+    IMAP = "imap", "IMAP"
+    POP3 = "pop3", "POP3"
+
+
+class SharingMode(models.TextChoices):
+    PRIVATE = "private", _("Private: only me")
+    PUBLIC = "public", _("Public: everyone who can see the record")
+    CUSTOM = "custom", _("Custom: chosen users and groups")
+
+
+class SharingLevel(models.TextChoices):
+    FULL = "full", _("The whole message")
+    METADATA = "metadata", _("Only date, sender, recipients and subject")
+
+
+class MailAccount(models.Model):
+    """A user's connected mailbox: servers, encrypted secrets and sync state."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+
+    class AuthMethod(models.TextChoices):
+        PASSWORD = "password", _("Password")
+        OAUTH2 = "oauth2", _("Sign in with the provider")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_accounts",
+        verbose_name=_("owner"),
+    )
+    email_address = models.EmailField(_("email address"), max_length=254)
+    email_normalized = models.CharField(max_length=254, db_index=True, editable=False)
+    provider = models.CharField(
+        _("provider"), max_length=40, default="custom",
+        help_text=_("Key of the provider preset, or “custom”."),
+    )
+
+    incoming_protocol = models.CharField(
+        _("incoming protocol"), max_length=4, choices=Protocol.choices, default=Protocol.IMAP,
+    )
+    incoming_host = models.CharField(_("incoming server"), max_length=253)
+    incoming_port = models.PositiveIntegerField(_("incoming port"))
+    incoming_security = models.CharField(
+        _("incoming security"), max_length=10, choices=Security.choices, default=Security.SSL,
+    )
+    incoming_login = models.CharField(_("incoming username"), max_length=320)
+    incoming_password_encrypted = models.TextField(blank=True, editable=False)
+
+    smtp_host = models.CharField(_("outgoing server"), max_length=253)
+    smtp_port = models.PositiveIntegerField(_("outgoing port"))
+    smtp_security = models.CharField(
+        _("outgoing security"), max_length=10, choices=Security.choices, default=Security.SSL,
+    )
+    smtp_same_credentials = models.BooleanField(
+        _("use the same credentials for the outgoing server"), default=True,
+    )
+    smtp_login = models.CharField(_("outgoing username"), max_length=320, blank=True)
+    smtp_password_encrypted = models.TextField(blank=True, editable=False)
+
+    auth_method = models.CharField(
+        _("sign-in method"), max_length=10, choices=AuthMethod.choices, default=AuthMethod.PASSWORD,
+    )
+    oauth_refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    oauth_access_token_encrypted = models.TextField(blank=True, editable=False)
+    oauth_access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    store_sent_on_server = models.BooleanField(_("store sent messages on the server"), default=False)
+    sync_window_days = models.PositiveIntegerField(
+        _("first sync goes back (days)"), null=True, blank=True,
+        help_text=_("Empty: sync all messages."),
+    )
+
+    sharing_mode = models.CharField(
+        _("sharing"), max_length=10, choices=SharingMode.choices, default=SharingMode.PRIVATE,
+    )
+    sharing_level = models.CharField(
+        _("shared content"), max_length=10, choices=SharingLevel.choices, default=SharingLevel.FULL,
+    )
+    shared_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mailboxes_shared_with_me",
+        verbose_name=_("shared with users"),
+    )
+    shared_groups = models.ManyToManyField(
+        Group, blank=True, related_name="mailboxes_shared_with_group",
+        verbose_name=_("shared with groups"),
+    )
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # A code from emailsync.errors; the page shows its text in the reader's
+    # language.
+    pause_reason = models.CharField(_("pause reason"), max_length=40, blank=True)
+    last_error_code = models.CharField(_("last error"), max_length=40, blank=True)
+    # Technical detail for operators (server reply, exception text). Never
+    # holds credentials.
+    last_error_detail = models.TextField(_("last error detail"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    consecutive_auth_failures = models.PositiveSmallIntegerField(default=0)
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_started_at = models.DateTimeField(_("sync started at"), null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    first_synced_at = models.DateTimeField(_("first sync completed at"), null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+
+    # Claimed by one worker at a time; a lease that expired belongs to a
+    # worker that died and may be taken over.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    capabilities = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(_("connected at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        permissions = [("integrate_email", _("Can connect a mailbox (integrate email)"))]
+        constraints = [
+            models.UniqueConstraint(fields=["owner"], name="one_mailbox_per_user"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return self.email_address
+
+    def save(self, *args, **kwargs):
+        self.email_address = self.email_address.strip()
+        self.email_normalized = normalize_address(self.email_address)
+        super().save(*args, **kwargs)
+
+    # Secrets are encrypted with Fernet keys from the settings. The plain
+    # value exists only in memory while a connection is made.
+
+    def set_incoming_password(self, password):
+        self.incoming_password_encrypted = crypto.encrypt(password)
+
+    def get_incoming_password(self):
+        return crypto.decrypt(self.incoming_password_encrypted)
+
+    def set_smtp_password(self, password):
+        self.smtp_password_encrypted = crypto.encrypt(password)
+
+    def get_smtp_password(self):
+        if self.smtp_same_credentials:
+            return self.get_incoming_password()
+        return crypto.decrypt(self.smtp_password_encrypted)
+
+    def get_smtp_login(self):
+        if self.smtp_same_credentials:
+            return self.incoming_login
+        return self.smtp_login
+
+    def own_addresses(self):
+        """Return the normalised addresses that mean "this mailbox sent it"."""
+        addresses = {self.email_normalized}
+        addresses.update(self.from_addresses.values_list("address_normalized", flat=True))
+        return addresses
+
+    @property
+    def is_imap(self):
+        return self.incoming_protocol == Protocol.IMAP
+
+
+class FromAddress(models.Model):
+    """An address the owner may send from (the mailbox's own or an alias)."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="from_addresses")
+    address = models.EmailField(_("address"), max_length=254)
+    address_normalized = models.CharField(max_length=254, editable=False)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        verbose_name = _("From address")
+        verbose_name_plural = _("From addresses")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "address_normalized"], name="from_address_unique"),
+        ]
+        ordering = ["-is_default", "address"]
+
+    def __str__(self):
+        return self.address
+
+    def save(self, *args, **kwargs):
+        self.address = self.address.strip()
+        self.address_normalized = normalize_address(self.address)
+        super().save(*args, **kwargs)
+
+
+class SharingExclusion(models.Model):
+    """An address or a whole domain whose messages are never shared."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="sharing_exclusions")
+    value = models.CharField(
+        _("address or domain"), max_length=254,
+        help_text=_("An address (ana@example.com) or a domain (example.com)."),
+    )
+
+    class Meta:
+        verbose_name = _("sharing exclusion")
+        verbose_name_plural = _("sharing exclusions")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "value"], name="sharing_exclusion_unique"),
+        ]
+
+    def __str__(self):
+        return self.value
+
+
+class GroupSharingPolicy(models.Model):
+    """A sharing setting fixed by an operator for the members of a group."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="sharing_policy")
+    sharing_mode = models.CharField(_("sharing"), max_length=10, choices=SharingMode.choices)
+    sharing_level = models.CharField(_("shared content"), max_length=10, choices=SharingLevel.choices)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=0,
+        help_text=_("When a user is in several groups with a policy, the highest priority wins."),
+    )
+
+    class Meta:
+        verbose_name = _("group sharing policy")
+        verbose_name_plural = _("group sharing policies")
+
+    def __str__(self):
+        return str(self.group)
+
+
+class Folder(models.Model):
+    """One server folder of an account and its sync checkpoint."""
+
+    class Role(models.TextChoices):
+        INBOX = "inbox", _("Inbox")
+        SENT = "sent", _("Sent")
+        ALL_MAIL = "all", _("All mail")
+        OTHER = "other", _("Other")
+        SKIPPED = "skipped", _("Not synced (trash, junk or drafts)")
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(_("name"), max_length=1000)
+    delimiter = models.CharField(max_length=4, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.OTHER)
+    is_selectable = models.BooleanField(default=True)
+    is_sync_enabled = models.BooleanField(_("sync this folder"), default=False)
+    exists_on_server = models.BooleanField(default=True)
+
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    uidnext = models.BigIntegerField(null=True, blank=True)
+    highestmodseq = models.BigIntegerField(null=True, blank=True)
+    # Every UID up to this one (within the sync window) is stored. Zero until
+    # the first full pass of the folder completes.
+    highest_synced_uid = models.BigIntegerField(default=0)
+    is_initial_sync_done = models.BooleanField(default=False)
+    server_message_count = models.PositiveIntegerField(null=True, blank=True)
+    backlog = models.PositiveIntegerField(default=0)
+
+    last_synced_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("folder")
+        verbose_name_plural = _("folders")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="folder_name_unique"),
+        ]
+        ordering = ["account", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Message(models.Model):
+    """One stored email, identified within its account by its raw bytes."""
+
+    class Direction(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        SENT = "sent", _("Sent")
+
+    class Origin(models.TextChoices):
+        SYNC = "sync", _("Synced from the mailbox")
+        CRM = "crm", _("Sent from the CRM")
+
+    # The account goes away when its owner disconnects; messages sent from
+    # the CRM stay, linked to their owner.
+    account = models.ForeignKey(
+        MailAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_messages",
+    )
+    origin = models.CharField(max_length=4, choices=Origin.choices, default=Origin.SYNC)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.RECEIVED)
+    content_hash = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(default=0)
+    gm_msgid = models.BigIntegerField(null=True, blank=True)
+
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    thread_key = models.CharField(max_length=998, blank=True, db_index=True)
+
+    subject = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    internal_date = models.DateTimeField(null=True, blank=True)
+    # sent_at, or the server's INTERNALDATE when the Date header is missing
+    # or unreadable: lists sort by it.
+    sort_date = models.DateTimeField(db_index=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    from_display = models.TextField(blank=True)
+    to_display = models.TextField(blank=True)
+    cc_display = models.TextField(blank=True)
+
+    # Bodies are parsed after the headers, lazily, because full MIME parsing
+    # is about ten times slower than reading headers.
+    is_body_parsed = models.BooleanField(default=False)
+    snippet = models.CharField(max_length=300, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    has_attachments = models.BooleanField(default=False)
+    attachments = models.JSONField(default=list, blank=True)
+    parse_problems = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "content_hash"], name="message_content_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-sort_date"]),
+            models.Index(fields=["account", "message_id"]),
+        ]
+
+    def __str__(self):
+        return self.subject or f"#{self.pk}"
+
+
+class RawMessage(models.Model):
+    """The message exactly as the server returned it, kept apart so lists
+    never load it."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="raw")
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("raw message")
+        verbose_name_plural = _("raw messages")
+
+
+class MessageLocation(models.Model):
+    """Where a stored message sits on the server: folder, UIDVALIDITY, UID."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="locations")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="locations")
+    uidvalidity = models.BigIntegerField()
+    uid = models.BigIntegerField()
+    flags = models.JSONField(default=list, blank=True)
+    modseq = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message location")
+        verbose_name_plural = _("message locations")
+        constraints = [
+            models.UniqueConstraint(fields=["folder", "uidvalidity", "uid"], name="location_unique"),
+        ]
+
+
+class Participant(models.Model):
+    """An address on a message, in normalised form, for matching records.
+
+    The message's owner and sort date are copied here so that a record's
+    list is one index range scan on (address, sort_date).
+    """
+
+    class Role(models.TextChoices):
+        FROM = "from", _("From")
+        TO = "to", _("To")
+        CC = "cc", _("Cc")
+        BCC = "bcc", _("Bcc")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
+    role = models.CharField(max_length=4, choices=Role.choices)
+    address = models.CharField(max_length=320)
+    display_name = models.CharField(max_length=300, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sort_date = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        indexes = [
+            models.Index(fields=["address", "-sort_date"]),
+            models.Index(fields=["address", "owner", "-sort_date"]),
+        ]
+
+
+class SyncFailure(models.Model):
+    """A message that could not be stored; retried on later runs."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="failures")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, null=True, blank=True, related_name="failures")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    uid = models.BigIntegerField(null=True, blank=True)
+    pop3_uidl = models.CharField(max_length=70, blank=True)
+    reason_code = models.CharField(max_length=40)
+    detail = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(auto_now_add=True)
+    last_failed_at = models.DateTimeField(auto_now=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failed message")
+        verbose_name_plural = _("failed messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["folder", "uidvalidity", "uid"], name="failure_location_unique",
+                condition=models.Q(folder__isnull=False),
+            ),
+        ]
+
+
+class Pop3Seen(models.Model):
+    """A POP3 UIDL already imported, so it is never imported again."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="pop3_seen")
+    uidl = models.CharField(max_length=70)
+    message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "uidl"], name="pop3_uidl_unique"),
+        ]
+
+
+class UserActivity(models.Model):
+    """When a user last sent mail from the CRM or interacted with incoming
+    mail in it; the cleanup policy reads both."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_activity")
+    last_sent_at = models.DateTimeField(_("last email sent from the CRM"), null=True, blank=True)
+    last_interaction_at = models.DateTimeField(_("last interaction with incoming email"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email activity")
+        verbose_name_plural = _("email activity")
+
+    def __str__(self):
+        return str(self.user)

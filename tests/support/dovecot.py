@@ -6,8 +6,8 @@ Facts this relies on (Dovecot 2.3.19, Debian 12):
 - The auth and mail processes must traverse every ancestor folder (o+x),
   and unix socket paths must stay under about 107 bytes, so the instance
   lives in a short folder under /tmp.
-- passwd-file is re-read when it changes, so users can be added while the
-  server runs.
+- Each user has a passwd-file of their own, so users can be added while
+  the server runs (see add_user).
 """
 
 import grp
@@ -84,8 +84,8 @@ class Dovecot:
         for name in ("run", "state", "log", "mail"):
             (self.dir / name).mkdir(exist_ok=True)
         write_self_signed(self.dir / "ssl")
-        (self.dir / "users").write_text("")
-        (self.dir / "users").chmod(0o644)
+        (self.dir / "users").mkdir(exist_ok=True)
+        (self.dir / "users").chmod(0o755)
 
         if os.geteuid() == 0:
             _ensure_mail_user()
@@ -160,18 +160,18 @@ class Dovecot:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def add_user(self, name, password):
-        """Add (or change the password of) a mailbox user; takes effect at once."""
+        """Add (or change the password of) a mailbox user.
+
+        Each user has a passwd-file of their own: Dovecot opens a new file at
+        the first lookup, while it notices a change to a file it has already
+        read only after a few seconds.
+        """
         self.users[name] = password
-        lines = "".join(f"{user}:{{PLAIN}}{secret}\n" for user, secret in self.users.items())
-        users_file = self.dir / "users"
-        temporary = self.dir / "users.new"
-        temporary.write_text(lines)
+        users_file = self.dir / "users" / name
+        temporary = self.dir / "users" / f".{name}.new"
+        temporary.write_text(f"{name}:{{PLAIN}}{password}\n")
         temporary.chmod(0o644)
         os.replace(temporary, users_file)
-        # passwd-file notices changes by mtime, in whole seconds on some
-        # file systems; make sure the change is visible.
-        future = time.time() + 1
-        os.utime(users_file, (future, future))
         return name
 
     def client(self, user, tls=False):

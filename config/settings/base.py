@@ -141,6 +141,14 @@ EMAILSYNC_CA_FILE = env.str("EMAILSYNC_CA_FILE", default="")
 EMAILSYNC_TIMEOUT = env.float("EMAILSYNC_TIMEOUT", default=30.0)
 # Messages fetched per IMAP FETCH command and stored per transaction.
 EMAILSYNC_BATCH_SIZE = env.int("EMAILSYNC_BATCH_SIZE", default=200)
+# Seconds a worker holds an account while syncing it; a worker that dies
+# loses the account to another after this long. Renewed after every batch.
+EMAILSYNC_LEASE_SECONDS = env.int("EMAILSYNC_LEASE_SECONDS", default=300)
+# Servers without CONDSTORE do not announce flag changes: re-read the flags
+# of the newest EMAILSYNC_FLAGS_REFRESH_LIMIT messages of each folder at most
+# this often (minutes).
+EMAILSYNC_FLAGS_REFRESH_MINUTES = env.int("EMAILSYNC_FLAGS_REFRESH_MINUTES", default=15)
+EMAILSYNC_FLAGS_REFRESH_LIMIT = env.int("EMAILSYNC_FLAGS_REFRESH_LIMIT", default=2000)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.

@@ -1,0 +1,146 @@
+"""Account-level services: open sessions, record failures, pause and resume.
+
+A failed login is counted; after MAX_AUTH_FAILURES in a row the account is
+paused with a plain-language reason and the owner is told once, instead of
+retrying until the provider locks the account. A new password resumes it.
+"""
+
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from . import crypto, errors
+from .errors import MailError
+from .imap import ImapSession
+from .models import MailAccount
+
+logger = logging.getLogger(__name__)
+
+MAX_AUTH_FAILURES = 3
+
+
+def incoming_credentials(account):
+    """Return (login, secret, is_oauth) for the incoming server."""
+    if account.auth_method == MailAccount.AuthMethod.OAUTH2:
+        from . import oauth
+
+        return account.incoming_login, oauth.get_access_token(account), True
+    try:
+        return account.incoming_login, account.get_incoming_password(), False
+    except crypto.DecryptionError as exc:
+        raise MailError(errors.SECRET_UNREADABLE, str(exc)) from None
+
+
+@contextmanager
+def open_imap(account):
+    """Yield a logged-in ImapSession for the account; logs out afterwards."""
+    session = ImapSession(
+        account.incoming_host, account.incoming_port, account.incoming_security,
+        settings.EMAILSYNC_TIMEOUT,
+    )
+    try:
+        session.connect()
+        login, secret, is_oauth = incoming_credentials(account)
+        if is_oauth:
+            session.oauth2_login(login, secret)
+        else:
+            session.login(login, secret)
+        yield session
+    finally:
+        session.close()
+
+
+def record_success(account):
+    """Clear the failure counters after a sync that reached the server."""
+    now = timezone.now()
+    MailAccount.objects.filter(pk=account.pk).update(
+        consecutive_auth_failures=0, consecutive_failures=0, next_attempt_at=None,
+        last_error_code="", last_error_detail="", last_synced_at=now,
+    )
+    account.consecutive_auth_failures = 0
+    account.consecutive_failures = 0
+    account.last_error_code = ""
+    account.last_synced_at = now
+
+
+def record_error(account, error):
+    """Store a failed sync's reason; pause the account on repeated login failures.
+
+    Returns True when this call paused the account.
+    """
+    now = timezone.now()
+    account.refresh_from_db(fields=["consecutive_auth_failures", "consecutive_failures", "status"])
+    account.last_error_code = error.code
+    account.last_error_detail = error.detail[:2000]
+    account.last_error_at = now
+
+    if error.is_auth_failure:
+        account.consecutive_auth_failures += 1
+    else:
+        account.consecutive_failures += 1
+        # Back off on transient failures: 1, 2, 4 ... minutes, at most an hour.
+        delay = min(2 ** (account.consecutive_failures - 1), 60)
+        account.next_attempt_at = now + timedelta(minutes=delay)
+
+    paused = False
+    is_permanent = error.code in (errors.OAUTH_REVOKED, errors.SECRET_UNREADABLE)
+    if error.is_auth_failure and (is_permanent or account.consecutive_auth_failures >= MAX_AUTH_FAILURES):
+        if account.status == MailAccount.Status.ACTIVE:
+            account.status = MailAccount.Status.PAUSED
+            account.pause_reason = error.code
+            paused = True
+
+    account.save(update_fields=[
+        "last_error_code", "last_error_detail", "last_error_at", "consecutive_auth_failures",
+        "consecutive_failures", "next_attempt_at", "status", "pause_reason",
+    ])
+    logger.warning(
+        "Sync failed: account=%s code=%s auth_failures=%s paused=%s detail=%s",
+        account.pk, error.code, account.consecutive_auth_failures, paused, error.detail[:300],
+    )
+    if paused:
+        from .notifications import send_account_paused
+
+        send_account_paused(account)
+    return paused
+
+
+def pause(account, reason):
+    MailAccount.objects.filter(pk=account.pk).update(status=MailAccount.Status.PAUSED, pause_reason=reason)
+    account.status = MailAccount.Status.PAUSED
+    account.pause_reason = reason
+    logger.info("Account paused: account=%s reason=%s", account.pk, reason)
+
+
+def resume(account):
+    """Make a paused account sync again, with fresh failure counters."""
+    MailAccount.objects.filter(pk=account.pk).update(
+        status=MailAccount.Status.ACTIVE, pause_reason="", consecutive_auth_failures=0,
+        consecutive_failures=0, next_attempt_at=None,
+    )
+    account.status = MailAccount.Status.ACTIVE
+    account.pause_reason = ""
+    account.consecutive_auth_failures = 0
+    logger.info("Account resumed: account=%s", account.pk)
+
+
+def change_password(account, password, smtp_password=None):
+    """Store new credentials; an account paused for its login resumes."""
+    account.set_incoming_password(password)
+    if smtp_password is not None:
+        account.set_smtp_password(smtp_password)
+    account.save()
+    if account.status == MailAccount.Status.PAUSED and account.pause_reason in errors.AUTH_CODES:
+        resume(account)
+
+
+def request_sync(account):
+    MailAccount.objects.filter(pk=account.pk).update(sync_requested_at=timezone.now())
+
+
+def increment_progress(account, done):
+    MailAccount.objects.filter(pk=account.pk).update(progress_done=F("progress_done") + done)

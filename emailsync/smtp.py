@@ -1,0 +1,136 @@
+"""The only module that speaks SMTP, through smtplib.
+
+Connections go to a checked, pinned address (network.py) and TLS is
+verified against the name the user typed. Failures leave as MailError.
+"""
+
+import base64
+import smtplib
+import ssl
+
+from . import errors, network
+from .errors import MailError
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    def _get_socket(self, host, port, timeout):
+        return network.open_socket(host, port, timeout)
+
+
+class _PinnedSMTP_SSL(smtplib.SMTP):
+    """Implicit TLS (port 465) over a pinned socket."""
+
+    def __init__(self, *args, ssl_context=None, **kwargs):
+        self._ssl_context = ssl_context
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        sock = network.open_socket(host, port, timeout)
+        return self._ssl_context.wrap_socket(sock, server_hostname=host)
+
+
+class SmtpSession:
+    """One connection to an outgoing server. Use as a context manager."""
+
+    def __init__(self, host, port, security, timeout):
+        self.host = host
+        self.port = port
+        self.security = security
+        self.timeout = timeout
+        self.client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
+    def _fail(self, exc):
+        if isinstance(exc, MailError):
+            return exc
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return MailError(errors.CONNECTION_LOST, str(exc), host=self.host, port=self.port)
+        if isinstance(exc, (OSError, ssl.SSLError)):
+            return errors.from_os_error(exc, self.host, self.port)
+        return MailError(errors.PROTOCOL_ERROR, f"{type(exc).__name__}: {exc}", host=self.host, port=self.port)
+
+    def connect(self):
+        network.check_security_allowed(self.security, self.host, self.port)
+        context = network.tls_context()
+        try:
+            if self.security == "ssl":
+                self.client = _PinnedSMTP_SSL(self.host, self.port, timeout=self.timeout, ssl_context=context)
+            else:
+                self.client = _PinnedSMTP(self.host, self.port, timeout=self.timeout)
+            self.client.ehlo_or_helo_if_needed()
+            if self.security == "starttls":
+                if not self.client.has_extn("starttls"):
+                    raise MailError(errors.STARTTLS_NOT_OFFERED, "no STARTTLS in EHLO", host=self.host, port=self.port)
+                self.client.starttls(context=context)
+                self.client.ehlo()
+        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise self._fail(exc) from None
+        return self
+
+    def login(self, username, password):
+        try:
+            self.client.login(username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise errors.classify_login_failure(_reply_text(exc), self.host, self.port) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailError(errors.PROTOCOL_ERROR, f"AUTH not offered: {exc}", host=self.host, port=self.port) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._fail(exc) from None
+
+    def oauth2_login(self, username, access_token):
+        """Authenticate with SASL XOAUTH2 (the Google and Microsoft form)."""
+        token = f"user={username}\x01auth=Bearer {access_token}\x01\x01"
+        encoded = base64.b64encode(token.encode("utf-8")).decode("ascii")
+        try:
+            code, reply = self.client.docmd("AUTH", f"XOAUTH2 {encoded}")
+            if code == 334:
+                # The server sent an error challenge; an empty line ends it.
+                code, reply = self.client.docmd("")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._fail(exc) from None
+        if code != 235:
+            raise errors.classify_login_failure(reply, self.host, self.port)
+
+    def max_size(self):
+        """Return the SIZE limit the server announced (RFC 1870), or None."""
+        value = self.client.esmtp_features.get("size", "")
+        return int(value) if value.strip().isdigit() and int(value) > 0 else None
+
+    def send(self, from_address, recipients, data):
+        """Send bytes; returns the refused recipients, raises when all fail."""
+        try:
+            return self.client.sendmail(from_address, recipients, data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            first = next(iter(exc.recipients), "")
+            raise MailError(errors.RECIPIENT_REJECTED, str(exc.recipients), recipient=first) from None
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 552:
+                raise MailError(errors.MESSAGE_TOO_LARGE, _reply_text(exc), limit=self.max_size() or "") from None
+            raise MailError(errors.SENDER_REJECTED, _reply_text(exc), sender=from_address) from None
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code == 552:
+                raise MailError(errors.MESSAGE_TOO_LARGE, _reply_text(exc), limit=self.max_size() or "") from None
+            raise MailError(errors.PROTOCOL_ERROR, _reply_text(exc), host=self.host, port=self.port) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._fail(exc) from None
+
+    def close(self):
+        if self.client is None:
+            return
+        client, self.client = self.client, None
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
+def _reply_text(exc):
+    reply = getattr(exc, "smtp_error", b"")
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return f"{getattr(exc, 'smtp_code', '')} {reply}".strip()

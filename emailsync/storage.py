@@ -1,0 +1,242 @@
+"""Store fetched messages as rows: one transaction per batch.
+
+Identity within an account is the SHA-256 of the raw bytes: the same bytes
+found in a second folder (INBOX and Sent, two Gmail labels) get a second
+location, not a second message. Two different messages that share a
+Message-ID are both kept. A message sent from the CRM is also recognised
+by its Message-ID when the server's copy of it differs in bytes (some
+servers add headers to what they store in Sent).
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from . import parsing
+from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchedMessage:
+    """One message as the server returned it."""
+
+    uid: int
+    raw: bytes
+    internal_date: datetime | None = None
+    flags: list = field(default_factory=list)
+    modseq: int | None = None
+    gm_msgid: int | None = None
+
+    @property
+    def content_hash(self):
+        return hashlib.sha256(self.raw).hexdigest()
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    linked: int = 0
+    failed: int = 0
+
+
+def content_hash(raw):
+    return hashlib.sha256(raw).hexdigest()
+
+
+def build_message(account, folder, fetched, own_addresses):
+    """Return an unsaved Message and its Participant rows for fetched bytes."""
+    headers = parsing.parse_headers(fetched.raw)
+    sender = headers.sender[0] if headers.sender else None
+    is_sent = folder.role == Folder.Role.SENT or (
+        sender is not None and sender.address in own_addresses
+    )
+    internal_date = fetched.internal_date
+    if internal_date is not None and timezone.is_naive(internal_date):
+        internal_date = timezone.make_aware(internal_date, timezone.get_default_timezone())
+    sort_date = headers.date or internal_date or timezone.now()
+
+    message = Message(
+        account=account,
+        owner_id=account.owner_id,
+        origin=Message.Origin.SYNC,
+        direction=Message.Direction.SENT if is_sent else Message.Direction.RECEIVED,
+        content_hash=fetched.content_hash,
+        size=len(fetched.raw),
+        gm_msgid=fetched.gm_msgid,
+        message_id=headers.message_id,
+        in_reply_to=headers.in_reply_to,
+        references=" ".join(headers.references)[:100000],
+        subject=headers.subject,
+        sent_at=headers.date,
+        internal_date=internal_date,
+        sort_date=sort_date,
+        from_address=sender.address if sender else "",
+        from_display=", ".join(item.display() for item in headers.sender),
+        to_display=", ".join(item.display() for item in headers.to),
+        cc_display=", ".join(item.display() for item in headers.cc),
+        parse_problems=sorted(headers.problems),
+    )
+
+    roles = [
+        (Participant.Role.FROM, headers.sender),
+        (Participant.Role.TO, headers.to),
+        (Participant.Role.CC, headers.cc),
+    ]
+    # R7: Bcc counts only on mail the owner sent; on received mail a Bcc
+    # header is rare and says nothing about who the mail involves.
+    if is_sent:
+        roles.append((Participant.Role.BCC, headers.bcc))
+    participants = [
+        Participant(
+            role=role, address=item.address, display_name=item.display_name,
+            owner_id=account.owner_id, sort_date=sort_date,
+        )
+        for role, items in roles
+        for item in items
+    ]
+    return message, participants
+
+
+def store_batch(account, folder, uidvalidity, batch, own_addresses, checkpoint_uid=None):
+    """Store a batch in one transaction and advance the folder's checkpoint.
+
+    `checkpoint_uid`, when given, becomes the folder's highest_synced_uid in
+    the same transaction, so a crash either keeps the whole batch and its
+    checkpoint or neither. Messages that cannot be stored are recorded as
+    SyncFailure rows instead of aborting the batch.
+    """
+    try:
+        with transaction.atomic():
+            result = _store(account, folder, uidvalidity, batch, own_addresses)
+            _advance_checkpoint(folder, checkpoint_uid)
+            return result
+    except (DatabaseError, ValueError) as exc:
+        logger.warning(
+            "Batch store failed, retrying one by one: account=%s folder=%s error=%s",
+            account.pk, folder.pk, type(exc).__name__,
+        )
+
+    result = BatchResult()
+    with transaction.atomic():
+        for fetched in batch:
+            try:
+                with transaction.atomic():
+                    single = _store(account, folder, uidvalidity, [fetched], own_addresses)
+                result.created += single.created
+                result.linked += single.linked
+            except (DatabaseError, ValueError) as exc:
+                record_failure(account, folder, uidvalidity, fetched.uid, "store_failed", exc)
+                result.failed += 1
+        _advance_checkpoint(folder, checkpoint_uid)
+    return result
+
+
+def _advance_checkpoint(folder, checkpoint_uid):
+    if checkpoint_uid is not None and checkpoint_uid > folder.highest_synced_uid:
+        folder.highest_synced_uid = checkpoint_uid
+        Folder.objects.filter(pk=folder.pk).update(highest_synced_uid=checkpoint_uid)
+
+
+def _store(account, folder, uidvalidity, batch, own_addresses):
+    result = BatchResult()
+    hashes = {fetched.content_hash for fetched in batch}
+    known = dict(
+        Message.objects.filter(account=account, content_hash__in=hashes).values_list("content_hash", "pk")
+    )
+
+    new_messages = {}
+    for fetched in batch:
+        digest = fetched.content_hash
+        if digest in known or digest in new_messages:
+            continue
+        new_messages[digest] = (fetched, *build_message(account, folder, fetched, own_addresses))
+
+    _link_crm_copies(account, new_messages, known)
+
+    if new_messages:
+        messages = [message for _fetched, message, _participants in new_messages.values()]
+        Message.objects.bulk_create(messages)
+        RawMessage.objects.bulk_create(
+            [RawMessage(message=message, data=fetched.raw) for fetched, message, _p in new_messages.values()]
+        )
+        participants = []
+        for _fetched, message, items in new_messages.values():
+            for participant in items:
+                participant.message = message
+                participants.append(participant)
+        Participant.objects.bulk_create(participants)
+        for digest, (_fetched, message, _p) in new_messages.items():
+            known[digest] = message.pk
+        result.created = len(new_messages)
+
+    locations = [
+        MessageLocation(
+            message_id=known[fetched.content_hash], folder=folder, uidvalidity=uidvalidity,
+            uid=fetched.uid, flags=[_flag_text(flag) for flag in fetched.flags], modseq=fetched.modseq,
+        )
+        for fetched in batch
+    ]
+    MessageLocation.objects.bulk_create(locations, ignore_conflicts=True)
+    result.linked = len(batch) - result.created
+
+    SyncFailure.objects.filter(
+        folder=folder, uidvalidity=uidvalidity, uid__in=[fetched.uid for fetched in batch],
+        resolved_at__isnull=True,
+    ).update(resolved_at=timezone.now())
+    return result
+
+
+def _link_crm_copies(account, new_messages, known):
+    """Treat the server's copy of a CRM-sent message as that message.
+
+    Matches on Message-ID among messages this account sent from the CRM;
+    the CRM wrote that Message-ID itself, so it is unique to the message.
+    """
+    candidates = {
+        message.message_id: digest
+        for digest, (_fetched, message, _p) in new_messages.items()
+        if message.message_id
+    }
+    if not candidates:
+        return
+    sent_from_crm = Message.objects.filter(
+        account=account, origin=Message.Origin.CRM, message_id__in=list(candidates),
+    ).values_list("message_id", "pk")
+    for message_id, pk in sent_from_crm:
+        digest = candidates[message_id]
+        new_messages.pop(digest, None)
+        known[digest] = pk
+
+
+def record_failure(account, folder, uidvalidity, uid, reason_code, exc):
+    """Record (or count again) a message that could not be stored."""
+    detail = f"{type(exc).__name__}: {exc}"[:2000]
+    now = timezone.now()
+    failure, created = SyncFailure.objects.get_or_create(
+        folder=folder, uidvalidity=uidvalidity, uid=uid,
+        defaults={"account": account, "reason_code": reason_code, "detail": detail},
+    )
+    if not created:
+        failure.attempts += 1
+        failure.reason_code = reason_code
+        failure.detail = detail
+        failure.resolved_at = None
+    # Retry after 10 minutes, doubling up to a day.
+    delay_minutes = min(10 * 2 ** (failure.attempts - 1), 24 * 60)
+    failure.next_retry_at = now + timedelta(minutes=delay_minutes)
+    failure.save()
+    logger.error(
+        "Message not stored: account=%s folder=%s uid=%s reason=%s attempts=%s",
+        account.pk, folder.pk, uid, reason_code, failure.attempts,
+    )
+
+
+def _flag_text(flag):
+    return flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag)
+

@@ -6,6 +6,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from .activity import record_interaction
 from .html import sanitize_email_html
 from .models import Message
+from .parsing import ensure_body_parsed
+from .problems import describe_parse_problem
 from .sharing import annotate_content_visibility, visible_messages
 
 
@@ -44,15 +46,14 @@ def get_visible_message(user, pk):
 def get_message_content(message, allow_images):
     """Parse the body if needed and return the template context for its content."""
     if not message.is_body_parsed:
-        from .parsing import ensure_body_parsed
-
         ensure_body_parsed(message)
 
     html = sanitize_email_html(message.html_body, allow_images) if message.html_body else None
     # The template escapes this whole document into the iframe's srcdoc
     # attribute with force_escape, because rendered templates are marked safe.
     frame = render_to_string("emailsync/message_frame.html", {"html": html.html}) if html else ""
-    return {"html": html, "html_frame": frame, "images_allowed": allow_images}
+    problems = [describe_parse_problem(code) for code in message.parse_problems]
+    return {"html": html, "html_frame": frame, "images_allowed": allow_images, "parse_problems": problems}
 
 
 def get_back_url(request):

@@ -3,7 +3,7 @@ import html
 import pytest
 from django.urls import reverse
 
-from emailsync.models import Message, SharingLevel, SharingMode, UserActivity
+from emailsync.models import Message, RawMessage, SharingLevel, SharingMode, UserActivity
 
 from .helpers import make_account, make_message
 
@@ -12,6 +12,24 @@ pytestmark = pytest.mark.django_db
 TRACKED_HTML = (
     '<p>Hola <b>Ana</b></p><img src="https://tracker.example/open.gif" alt="logo">'
     '<script>alert("pwned")</script>'
+)
+
+RAW_MULTIPART = (
+    b"From: Lucia <lucia@acme.example>\r\n"
+    b"To: ana@crm.example\r\n"
+    b"Subject: Presupuesto\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Texto del presupuesto.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n"
+    b"\r\n"
+    b"<p><b>Presupuesto</b></p>\r\n"
+    b"--b1--\r\n"
 )
 
 
@@ -62,7 +80,7 @@ def test_message_page_private_mailbox_404(client, outsider, own_message):
     assert response.status_code == 404
 
 
-def test_message_page_of_public_mailbox_opens_for_others(client, teammate, outsider):
+def test_message_page_public_mailbox_opens(client, teammate, outsider):
     account = make_account(teammate, sharing_mode=SharingMode.PUBLIC)
     message = make_message(account, "lucia@acme.example", ["bruno@crm.example"])
     client.force_login(outsider)
@@ -140,18 +158,34 @@ def test_message_page_lists_attachments(owner_client, owner):
     assert "application/pdf" in content
 
 
-def test_message_page_shows_parse_problems(owner_client, owner):
+def test_message_page_describes_parse_problems(owner_client, owner):
     message = make_message(
         make_account(owner), "lucia@acme.example", ["ana@crm.example"],
-        parse_problems=["Unknown charset x-mac-roman-ish; decoded as latin-1"],
+        parse_problems=["mislabelled-charset", "duplicate-date", "StartBoundaryNotFoundDefect"],
     )
 
-    content = owner_client.get(message_url(message)).content.decode()
+    response = owner_client.get(message_url(message), headers={"accept-language": "en"})
 
-    assert "Unknown charset x-mac-roman-ish; decoded as latin-1" in content
+    content = response.content.decode()
+    assert "Some text does not match the character set it declares" in content
+    assert "The message has more than one Date header." in content
+    assert "The MIME structure has a defect (StartBoundaryNotFoundDefect)." in content
 
 
-def test_message_page_records_interaction_with_incoming_message(owner_client, owner, own_message):
+def test_message_page_parses_body_on_first_view(owner_client, owner):
+    message = make_message(make_account(owner), "lucia@acme.example", ["ana@crm.example"], text_body="")
+    Message.objects.filter(pk=message.pk).update(is_body_parsed=False, snippet="")
+    RawMessage.objects.create(message=message, data=RAW_MULTIPART)
+
+    response = owner_client.get(message_url(message))
+
+    message.refresh_from_db()
+    assert message.is_body_parsed
+    assert "Texto del presupuesto." in response.content.decode()
+    assert "<b>Presupuesto</b>" in frame_document(response)
+
+
+def test_message_page_records_interaction(owner_client, owner, own_message):
     owner_client.get(message_url(own_message))
 
     assert UserActivity.objects.get(user=owner).last_interaction_at is not None

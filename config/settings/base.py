@@ -8,6 +8,8 @@ secrets and refuses to start without them.
 from pathlib import Path
 
 import environ
+import xstatic.pkg.bootstrap
+from django.contrib.messages import constants as message_constants
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -112,10 +114,18 @@ TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Bootstrap comes from the XStatic-Bootstrap package and is served by the
+# site itself (collectstatic and WhiteNoise), never from a CDN.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Bootstrap names the red alert "danger", Django's messages call it "error".
+MESSAGE_TAGS = {message_constants.ERROR: "danger"}
 
 # Outgoing mail of the product itself (confirmations, warnings), not the
 # users' mailboxes.

@@ -503,3 +503,26 @@ class UserActivity(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+class Heartbeat(models.Model):
+    """The last time a background process proved that it runs tasks.
+
+    The task cluster stamps the row named "tasks" from a scheduled task, so
+    a recent stamp means the scheduler, the queue and a worker all work.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+    # When the schedule meant the task to run; beat_at minus this is how
+    # long the task waited in the queue.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self):
+        return self.name

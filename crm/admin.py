@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Contact, ContactEmail, Lead, LeadEmail, Licence, Profile
@@ -47,10 +50,35 @@ class ContactAdmin(RecordAdmin):
     inlines = [ContactEmailInline]
 
 
+class LicenceExpiryFilter(admin.SimpleListFilter):
+    """Licences by expiry, counted in the site's time zone; uses the expires_on index."""
+
+    title = _("expiry")
+    parameter_name = "expiry"
+    SOON_DAYS = 30
+
+    def lookups(self, request, model_admin):
+        return [
+            ("soon", _("Expiring within 30 days")),
+            ("expired", _("Expired")),
+            ("never", _("Does not expire")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "soon":
+            return queryset.filter(expires_on__gte=today, expires_on__lte=today + timedelta(days=self.SOON_DAYS))
+        if self.value() == "expired":
+            return queryset.filter(expires_on__lt=today)
+        if self.value() == "never":
+            return queryset.filter(expires_on__isnull=True)
+        return queryset
+
+
 @admin.register(Licence)
 class LicenceAdmin(admin.ModelAdmin):
     list_display = ["user", "kind", "expires_on", "updated_at"]
-    list_filter = ["kind", "expires_on"]
+    list_filter = ["kind", LicenceExpiryFilter]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]

@@ -28,6 +28,8 @@ OAUTH_REVOKED = "oauth_revoked"
 CONNECTION_LOST = "connection_lost"
 PROTOCOL_ERROR = "protocol_error"
 FOLDER_NOT_FOUND = "folder_not_found"
+# Pause reason when an operator paused the account in the admin.
+PAUSED_BY_OPERATOR = "paused_by_operator"
 SECRET_UNREADABLE = "secret_unreadable"
 RECIPIENT_REJECTED = "recipient_rejected"
 MESSAGE_TOO_LARGE = "message_too_large"
@@ -107,6 +109,9 @@ MESSAGES = {
         "port belongs to the chosen protocol; the details are in the log."
     ),
     FOLDER_NOT_FOUND: _("The folder “%(folder)s” no longer exists on the server."),
+    PAUSED_BY_OPERATOR: _(
+        "An administrator paused the sync of this mailbox. Ask them to resume it."
+    ),
     SECRET_UNREADABLE: _(
         "The stored password can no longer be read. Enter the password again "
         "in the mailbox's server details."

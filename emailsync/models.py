@@ -360,7 +360,9 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return self.subject or f"#{self.pk}"
+        # Never the subject: this text appears in admin breadcrumbs, log
+        # entries and log lines, where content must not.
+        return f"#{self.pk}"
 
 
 class RawMessage(models.Model):

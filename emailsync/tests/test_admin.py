@@ -1,0 +1,443 @@
+"""The operators' admin: what each kind of staff user may see and do."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from emailsync import errors
+from emailsync.models import GroupSharingPolicy, MailAccount, Message, SyncFailure, SyncRun
+
+from .admin_helpers import (  # noqa: F401  (fixtures)
+    INCOMING_PASSWORD, SMTP_PASSWORD, login, make_failure, make_folder, make_mailbox, operator, secrets_of,
+    superuser, viewer,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:emailsync_mailaccount_changelist")
+
+
+def change_url(account):
+    return reverse("admin:emailsync_mailaccount_change", args=[account.pk])
+
+
+def queued_syncs():
+    """Return the account ids of the sync tasks waiting in the ORM broker's queue."""
+    tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
+    return sorted(task["args"][0] for task in tasks if task["func"] == "emailsync.tasks.sync_account_task")
+
+
+def run_action(client, action, accounts):
+    return client.post(CHANGELIST, {
+        "action": action, "_selected_action": [account.pk for account in accounts],
+    }, follow=True)
+
+
+# --- Mailbox list ---------------------------------------------------------
+
+
+def test_account_list_shows_backlog_failures_and_error(client, superuser, owner):
+    account = make_mailbox(owner, last_error_code=errors.AUTH_FAILED)
+    inbox = make_folder(account, backlog=7)
+    make_folder(account, "Sent", backlog=5)
+    make_failure(account, inbox, uid=1)
+    make_failure(account, inbox, uid=2, resolved_at=timezone.now())
+
+    response = login(client, superuser).get(CHANGELIST)
+
+    row = response.context["cl"].result_list[0]
+    assert row.backlog_total == 12
+    assert row.failed_total == 1
+    assert "rejected the username or password" in response.content.decode()
+
+
+def test_account_list_shows_pause_reason_in_plain_words(client, superuser, owner):
+    make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.APP_PASSWORD_NEEDED)
+
+    response = login(client, superuser).get(CHANGELIST)
+
+    assert "requires an app-specific password" in response.content.decode()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"status__exact": "paused"}, ["paused@crm.example"]),
+    ({"error": "yes"}, ["failing@crm.example"]),
+    ({"failed": "yes"}, ["active@crm.example"]),
+    ({"provider": "gmail"}, ["failing@crm.example"]),
+    ({"incoming_protocol__exact": "pop3"}, ["paused@crm.example"]),
+    ({"q": "failing"}, ["failing@crm.example"]),
+])
+def test_account_list_filters(client, superuser, django_user_model, query, expected):
+    users = [django_user_model.objects.create_user(name) for name in ("active", "paused", "failing")]
+    active = make_mailbox(users[0], email_address="active@crm.example")
+    make_failure(active, make_folder(active), uid=3)
+    make_mailbox(users[1], email_address="paused@crm.example", status="paused", incoming_protocol="pop3")
+    make_mailbox(users[2], email_address="failing@crm.example", last_error_code="timed_out", provider="gmail")
+
+    response = login(client, superuser).get(CHANGELIST, query)
+
+    assert [account.email_address for account in response.context["cl"].result_list] == expected
+
+
+def test_account_list_denied_without_permission(client, django_user_model):
+    staff = django_user_model.objects.create_user("nobody", is_staff=True)
+
+    response = login(client, staff).get(CHANGELIST)
+
+    assert response.status_code == 403
+
+
+# --- Mailbox actions ------------------------------------------------------
+
+
+def test_sync_now_queues_active_accounts(client, operator, owner, teammate):
+    active = make_mailbox(owner)
+    paused = make_mailbox(teammate, status=MailAccount.Status.PAUSED)
+
+    response = run_action(login(client, operator), "sync_now", [active, paused])
+
+    assert queued_syncs() == [active.pk]
+    assert "resume them first" in response.content.decode() or "resume it first" in response.content.decode()
+
+
+def test_pause_action_pauses_with_operator_reason(client, operator, owner):
+    account = make_mailbox(owner)
+
+    run_action(login(client, operator), "pause_sync", [account])
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.PAUSED
+    assert account.pause_reason == errors.PAUSED_BY_OPERATOR
+
+
+def test_resume_action_clears_reason_and_counters(client, operator, owner):
+    account = make_mailbox(
+        owner, status=MailAccount.Status.PAUSED, pause_reason=errors.AUTH_FAILED, consecutive_auth_failures=3,
+    )
+
+    run_action(login(client, operator), "resume_sync", [account])
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.ACTIVE
+    assert account.pause_reason == ""
+    assert account.consecutive_auth_failures == 0
+
+
+def test_viewer_has_no_actions(client, viewer, owner):
+    account = make_mailbox(owner)
+
+    response = run_action(login(client, viewer), "pause_sync", [account])
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.ACTIVE
+    assert response.context["action_form"] is None
+
+
+@pytest.mark.parametrize(("button", "status", "expected_status"), [
+    ("sync", "active", "active"),
+    ("pause", "active", "paused"),
+    ("resume", "paused", "active"),
+])
+def test_change_page_buttons_run_actions(client, operator, owner, button, status, expected_status):
+    account = make_mailbox(owner, status=status)
+    url = reverse(f"admin:emailsync_mailaccount_{button}", args=[account.pk])
+
+    response = login(client, operator).post(url)
+
+    account.refresh_from_db()
+    assert response.status_code == 302
+    assert account.status == expected_status
+
+
+def test_change_page_button_queues_sync(client, operator, owner):
+    account = make_mailbox(owner)
+
+    login(client, operator).post(reverse("admin:emailsync_mailaccount_sync", args=[account.pk]))
+
+    assert queued_syncs() == [account.pk]
+
+
+def test_change_page_button_refuses_get(client, operator, owner):
+    account = make_mailbox(owner)
+
+    response = login(client, operator).get(reverse("admin:emailsync_mailaccount_pause", args=[account.pk]))
+
+    account.refresh_from_db()
+    assert response.status_code == 405
+    assert account.status == MailAccount.Status.ACTIVE
+
+
+def test_change_page_button_denied_to_viewer(client, viewer, owner):
+    account = make_mailbox(owner)
+
+    response = login(client, viewer).post(reverse("admin:emailsync_mailaccount_pause", args=[account.pk]))
+
+    account.refresh_from_db()
+    assert response.status_code == 403
+    assert account.status == MailAccount.Status.ACTIVE
+
+
+def test_change_page_shows_buttons_to_operator_only(client, operator, viewer, owner):
+    account = make_mailbox(owner)
+
+    as_operator = login(client, operator).get(change_url(account)).content.decode()
+    as_viewer = login(client, viewer).get(change_url(account)).content.decode()
+
+    pause_url = reverse("admin:emailsync_mailaccount_pause", args=[account.pk])
+    assert pause_url in as_operator
+    assert pause_url not in as_viewer
+
+
+# --- Mailbox form ---------------------------------------------------------
+
+
+def change_form_data(account, **fields):
+    data = {
+        "email_address": account.email_address, "provider": account.provider,
+        "incoming_protocol": account.incoming_protocol, "incoming_host": account.incoming_host,
+        "incoming_port": account.incoming_port, "incoming_security": account.incoming_security,
+        "incoming_login": account.incoming_login, "auth_method": account.auth_method,
+        "smtp_host": account.smtp_host, "smtp_port": account.smtp_port, "smtp_security": account.smtp_security,
+        "smtp_login": account.smtp_login, "sharing_mode": account.sharing_mode,
+        "sharing_level": account.sharing_level, "new_incoming_password": "", "new_smtp_password": "",
+    }
+    for prefix in ("from_addresses", "sharing_exclusions", "folders"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    data.update(fields)
+    return data
+
+
+def test_change_form_keeps_passwords_when_left_empty(client, operator, owner):
+    account = make_mailbox(owner)
+    before = secrets_of(account)
+
+    response = login(client, operator).post(change_url(account), change_form_data(account, incoming_port=143))
+
+    account.refresh_from_db()
+    assert response.status_code == 302
+    assert account.incoming_port == 143
+    assert secrets_of(account) == before
+
+
+def test_change_form_encrypts_new_passwords(client, operator, owner):
+    account = make_mailbox(owner)
+    old_ciphertext = account.incoming_password_encrypted
+
+    login(client, operator).post(change_url(account), change_form_data(
+        account, new_incoming_password="new-in-pass", new_smtp_password="new-out-pass",
+    ))
+
+    account.refresh_from_db()
+    assert account.get_incoming_password() == "new-in-pass"
+    assert account.get_smtp_password() == "new-out-pass"
+    assert account.incoming_password_encrypted != old_ciphertext
+
+
+def test_change_form_new_password_resumes_login_pause(client, operator, owner):
+    account = make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.AUTH_FAILED)
+
+    login(client, operator).post(change_url(account), change_form_data(account, new_incoming_password="fixed"))
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.ACTIVE
+
+
+def test_change_form_new_password_keeps_operator_pause(client, operator, owner):
+    account = make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.PAUSED_BY_OPERATOR)
+
+    login(client, operator).post(change_url(account), change_form_data(account, new_incoming_password="fixed"))
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.PAUSED
+
+
+def test_change_form_rejects_plaintext_when_not_allowed(client, operator, owner, settings):
+    settings.EMAILSYNC_ALLOW_PLAINTEXT = False
+    account = make_mailbox(owner)
+
+    response = login(client, operator).post(change_url(account), change_form_data(account, incoming_security="plain"))
+
+    account.refresh_from_db()
+    assert response.status_code == 200
+    assert "EMAILSYNC_ALLOW_PLAINTEXT" in str(response.context["adminform"].form.errors["incoming_security"])
+    assert account.incoming_security == "ssl"
+
+
+def test_change_form_status_is_read_only(client, operator, owner):
+    account = make_mailbox(owner)
+
+    login(client, operator).post(change_url(account), change_form_data(account, status="paused", owner=operator.pk))
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.ACTIVE
+    assert account.owner == owner
+
+
+def test_change_page_lists_folders_read_only(client, viewer, owner):
+    account = make_mailbox(owner)
+    make_folder(account, "Archivo/2025", backlog=3, last_error_code=errors.FOLDER_NOT_FOUND)
+
+    page = login(client, viewer).get(change_url(account)).content.decode()
+
+    assert "Archivo/2025" in page
+    assert "no longer exists on the server" in page
+    assert 'name="folders-0-name"' not in page
+
+
+def test_add_and_delete_are_not_offered(client, superuser, owner):
+    account = make_mailbox(owner)
+    client = login(client, superuser)
+
+    add = client.get(reverse("admin:emailsync_mailaccount_add"))
+    delete = client.get(reverse("admin:emailsync_mailaccount_delete", args=[account.pk]))
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+
+
+# --- Secrets --------------------------------------------------------------
+
+
+def admin_pages(account):
+    """Return the URL of every admin page that could show the account or its rows."""
+    pages = [reverse("admin:index")]
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        pages.append(reverse("admin:%s_%s_changelist" % info))
+        if model_admin.has_add_permission is not None:
+            pages.append(reverse("admin:%s_%s_add" % info))
+    pages += [
+        change_url(account),
+        reverse("admin:emailsync_mailaccount_history", args=[account.pk]),
+        reverse("admin:auth_user_change", args=[account.owner_id]),
+    ]
+    return pages
+
+
+def test_no_secret_on_any_admin_page(client, superuser, owner):
+    account = make_mailbox(owner, last_error_code=errors.AUTH_FAILED, last_error_detail="[AUTHENTICATIONFAILED]")
+    make_folder(account)
+    client = login(client, superuser)
+    # An edit through the form leaves a history entry to render too.
+    client.post(change_url(account), change_form_data(account, new_incoming_password=INCOMING_PASSWORD))
+    secrets = secrets_of(account)
+
+    for url in admin_pages(account):
+        page = client.get(url).content.decode()
+        for secret in secrets:
+            assert secret not in page, f"a secret appears on {url}"
+
+
+def test_change_page_says_whether_a_password_is_stored(client, viewer, owner):
+    account = make_mailbox(owner)
+
+    page = login(client, viewer).get(change_url(account)).content.decode()
+
+    assert "Stored (encrypted)" in page
+    assert SMTP_PASSWORD not in page
+
+
+# --- Failed messages ------------------------------------------------------
+
+
+def test_retry_makes_failures_due_and_queues_sync(client, operator, owner):
+    account = make_mailbox(owner)
+    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timezone.timedelta(days=1))
+
+    login(client, operator).post(reverse("admin:emailsync_syncfailure_changelist"), {
+        "action": "retry_failures", "_selected_action": [failure.pk],
+    })
+
+    failure.refresh_from_db()
+    assert failure.next_retry_at <= timezone.now()
+    assert queued_syncs() == [account.pk]
+
+
+def test_retry_not_offered_to_viewer(client, viewer, owner):
+    account = make_mailbox(owner)
+    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timezone.timedelta(days=1))
+
+    login(client, viewer).post(reverse("admin:emailsync_syncfailure_changelist"), {
+        "action": "retry_failures", "_selected_action": [failure.pk],
+    })
+
+    assert SyncFailure.objects.get(pk=failure.pk).next_retry_at == failure.next_retry_at
+    assert queued_syncs() == []
+
+
+@pytest.mark.parametrize(("user_fixture", "shows_detail"), [("superuser", True), ("operator", False)])
+def test_failure_detail_shown_to_superuser_only(client, request, owner, user_fixture, shows_detail):
+    account = make_mailbox(owner)
+    failure = make_failure(account, make_folder(account), uid=9, detail="Failing row contains (Asunto secreto)")
+    user = request.getfixturevalue(user_fixture)
+
+    page = login(client, user).get(reverse("admin:emailsync_syncfailure_change", args=[failure.pk])).content.decode()
+
+    assert ("Asunto secreto" in page) is shows_detail
+    assert "could not be saved in the database" in page
+
+
+def test_failure_detail_lookup_refused_to_operator(client, operator, owner):
+    account = make_mailbox(owner)
+    make_failure(account, make_folder(account), uid=9)
+
+    response = login(client, operator).get(reverse("admin:emailsync_syncfailure_changelist"), {"detail__contains": "x"})
+
+    assert response.status_code == 400
+
+
+def test_failure_list_filters_unresolved(client, viewer, owner):
+    account = make_mailbox(owner)
+    folder = make_folder(account)
+    failing = make_failure(account, folder, uid=1)
+    make_failure(account, folder, uid=2, resolved_at=timezone.now())
+
+    response = login(client, viewer).get(reverse("admin:emailsync_syncfailure_changelist"), {"resolved": "no"})
+
+    assert list(response.context["cl"].result_list) == [failing]
+
+
+# --- Sync history and sharing policies ------------------------------------
+
+
+def test_sync_run_list_is_read_only(client, operator, owner):
+    account = make_mailbox(owner)
+    run = SyncRun.objects.create(
+        account=account, worker="web1:42:abc", started_at=timezone.now(), finished_at=timezone.now(),
+        outcome=SyncRun.Outcome.ERROR, error_code=errors.TIMED_OUT,
+    )
+    client = login(client, operator)
+
+    listing = client.get(reverse("admin:emailsync_syncrun_changelist"), {"account__id__exact": account.pk})
+    change = client.post(reverse("admin:emailsync_syncrun_change", args=[run.pk]), {"outcome": "ok"})
+
+    assert list(listing.context["cl"].result_list) == [run]
+    assert "did not answer on port" in listing.content.decode()
+    assert change.status_code == 403
+    assert SyncRun.objects.get(pk=run.pk).outcome == SyncRun.Outcome.ERROR
+
+
+def test_group_sharing_policy_added_by_superuser(client, superuser):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="Ventas")
+
+    response = login(client, superuser).post(reverse("admin:emailsync_groupsharingpolicy_add"), {
+        "group": group.pk, "sharing_mode": "public", "sharing_level": "metadata", "priority": 5,
+    })
+
+    assert response.status_code == 302
+    assert GroupSharingPolicy.objects.get(group=group).sharing_level == "metadata"
+
+
+def test_group_sharing_policy_add_denied_to_viewer(client, viewer):
+    response = login(client, viewer).get(reverse("admin:emailsync_groupsharingpolicy_add"))
+
+    assert response.status_code == 403
+
+
+def test_message_str_is_not_the_subject():
+    assert str(Message(pk=5, subject="Contrato confidencial")) == "#5"

@@ -10,7 +10,10 @@ from pathlib import Path
 import environ
 import xstatic.pkg.bootstrap
 from django.contrib.messages import constants as message_constants
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.logformat import FORMATTERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -52,6 +56,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# No page of the site may be framed. The message page shows the email in
+# an iframe with srcdoc, which loads no URL, so this header does not apply
+# to it.
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "config.urls"
 # Path of the Django admin; production sites often move it.
@@ -165,6 +174,17 @@ EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", def
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
 
+# The operators' health page (ADMIN_URL + "health/"). Its JSON variant
+# also accepts requests with "Authorization: Bearer <HEALTH_TOKEN>", for
+# monitoring systems that cannot sign in. Empty turns that off.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+# The task cluster counts as stalled when it has run no heartbeat task for
+# this long. The heartbeat is scheduled every minute.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+# An active mailbox counts as late when its last successful sync is older
+# than this (minutes), unless a sync of it is running.
+HEALTH_SYNC_MAX_AGE_MINUTES = env.int("HEALTH_SYNC_MAX_AGE_MINUTES", default=60)
+
 Q_CLUSTER = {
     "name": "crm",
     "workers": env.int("Q_WORKERS", default=2),
@@ -175,25 +195,59 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Django Q",
 }
+# Each django-q2 cluster publishes its status (host, processes, state) for
+# 3 seconds at a time and renews it twice a second. The health page reads
+# it to tell a running cluster from a stopped one. The Redis broker keeps
+# it in Redis. The ORM broker keeps it in the Django cache named by
+# Q_CLUSTER["cache"], which every process must share. That is files in
+# DATA_DIR with SQLite (one machine), else a database table that the
+# emailsync migrations create.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
 if env.str("Q_REDIS_URL", default=""):
     Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["cache"] = "task_cluster"
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        CACHES["task_cluster"] = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "task-cluster"),
+        }
+    else:
+        CACHES["task_cluster"] = {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "task_cluster_cache",
+        }
 
+# Log lines go to standard error, one line per event. LOG_FORMAT "json"
+# writes one JSON object per line with the ids of each event as fields
+# (see config/logformat.py); "text" writes plain lines for a terminal.
+def checked_log_format(name):
+    """Return the LOG_FORMAT value if the logging config defines it."""
+    if name not in FORMATTERS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be “json” or “text”, not “{name}”.")
+    return name
+
+
+LOG_FORMAT = checked_log_format(env.str("LOG_FORMAT", default="text"))
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "line": {
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-    },
+    "formatters": FORMATTERS,
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django_q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Replaces Django's default handlers for its loggers, which print
+        # each line a second time when DEBUG is on.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # django-q2 logs as "django-q" and adds a handler of its own unless
+        # one is configured before it is imported.
+        "django-q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # aiosmtpd and imapclient can log protocol lines, which carry
         # credentials; keep them quiet.
         "imapclient": {"level": "WARNING"},

@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -153,12 +154,12 @@ class MailAccountAdminForm(forms.ModelForm):
     """The account's editable settings plus two write-only password fields."""
 
     new_incoming_password = forms.CharField(
-        label=_("new incoming server password"), required=False, strip=False,
+        label=_("New incoming server password"), required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Type a new password to replace the stored one. Leave empty to keep it."),
     )
     new_smtp_password = forms.CharField(
-        label=_("new outgoing server password"), required=False, strip=False,
+        label=_("New outgoing server password"), required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_(
             "Used only when the outgoing server does not use the same credentials. "
@@ -273,8 +274,8 @@ class MailAccountAdmin(admin.ModelAdmin):
     form = MailAccountAdminForm
     change_form_template = "admin/emailsync/mailaccount/change_form.html"
     list_display = [
-        "email_address", "owner", "incoming_protocol", "provider", "status", "pause_reason_text",
-        "last_synced_at", "backlog_total", "failed_total", "last_error_text",
+        "email_address", "owner", "incoming_protocol", "provider", "status", "pause_reason_summary",
+        "last_synced_at", "backlog_total", "failed_total", "last_error_summary",
     ]
     list_filter = ["status", ErrorFilter, FailedMessagesFilter, "provider", "incoming_protocol"]
     list_select_related = ["owner"]
@@ -291,6 +292,12 @@ class MailAccountAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["owner", "email_address", "provider", "status", "pause_reason_text"]}),
+        (_("Sync state"), {"fields": [
+            "sync_window_days", "last_synced_at", "first_synced_at", "sync_started_at", "progress",
+            "last_error_text", "last_error_detail", "last_error_at", "consecutive_auth_failures",
+            "consecutive_failures", "next_attempt_at", "lease_owner", "lease_expires_at", "sync_history",
+            "created_at", "updated_at",
+        ]}),
         (_("Incoming server"), {"fields": [
             "incoming_protocol", "incoming_host", "incoming_port", "incoming_security", "incoming_login",
             "auth_method", "incoming_password_state", "new_incoming_password",
@@ -300,12 +307,6 @@ class MailAccountAdmin(admin.ModelAdmin):
             "smtp_password_state", "new_smtp_password", "store_sent_on_server",
         ]}),
         (_("Sharing"), {"fields": ["sharing_mode", "sharing_level", "shared_users", "shared_groups"]}),
-        (_("Sync state"), {"fields": [
-            "sync_window_days", "last_synced_at", "first_synced_at", "sync_started_at", "progress",
-            "last_error_text", "last_error_detail", "last_error_at", "consecutive_auth_failures",
-            "consecutive_failures", "next_attempt_at", "lease_owner", "lease_expires_at", "sync_history",
-            "created_at", "updated_at",
-        ]}),
     ]
 
     def get_queryset(self, request):
@@ -360,6 +361,14 @@ class MailAccountAdmin(admin.ModelAdmin):
     def last_error_text(self, account):
         return error_text(account.last_error_code, host=account.incoming_host, port=account.incoming_port)
 
+    @admin.display(description=_("pause reason"))
+    def pause_reason_summary(self, account):
+        return summary(self.pause_reason_text(account))
+
+    @admin.display(description=_("last error"))
+    def last_error_summary(self, account):
+        return summary(self.last_error_text(account))
+
     @admin.display(description=_("incoming password"))
     def incoming_password_state(self, account):
         return secret_state(account.incoming_password_encrypted)
@@ -408,6 +417,13 @@ class MailAccountAdmin(admin.ModelAdmin):
             action(self, request, queryset)
             return HttpResponseRedirect(reverse("admin:emailsync_mailaccount_change", args=[object_id]))
         return view
+
+
+def summary(text, length=60):
+    """Return `text` cut to `length` characters, whole in a tooltip."""
+    if len(text) <= length:
+        return text
+    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(length))
 
 
 def secret_state(token):

@@ -1,4 +1,4 @@
-"""System checks for the mail settings (ids emailsync.E001 and up)."""
+"""System checks for the mail and operations settings (ids emailsync.E001 and up, W001 and up)."""
 
 from cryptography.fernet import Fernet
 from django.conf import settings
@@ -41,5 +41,39 @@ def check_production_mail_safety(app_configs, **kwargs):
             "EMAILSYNC_ALLOW_PRIVATE_HOSTS is on: users may point the sync at internal addresses.",
             hint="Turn it off unless users are trusted with access to the internal network.",
             id="emailsync.W002",
+        ))
+    return warnings
+
+
+@register()
+def check_admin_url(app_configs, **kwargs):
+    admin_url = settings.ADMIN_URL
+    if admin_url.startswith("/") or not admin_url.endswith("/") or admin_url == "/":
+        return [Error(
+            f"ADMIN_URL is {admin_url!r}; it must be a path like “staff-console/”.",
+            hint="Remove the leading slash and end it with one.",
+            id="emailsync.E003",
+        )]
+    return []
+
+
+@register(deploy=True)
+def check_operations_settings(app_configs, **kwargs):
+    warnings = []
+    cache_alias = settings.Q_CLUSTER.get("cache")
+    if "orm" in settings.Q_CLUSTER and cache_alias:
+        backend = settings.CACHES.get(cache_alias, {}).get("BACKEND", "")
+        if backend.endswith(("LocMemCache", "DummyCache")) or not backend:
+            warnings.append(Warning(
+                f"The cache “{cache_alias}” where task clusters publish their status is not shared "
+                "between processes, so the health page shows every cluster as stopped.",
+                hint="Use a file, database or Redis cache for it, as config/settings/base.py does.",
+                id="emailsync.W003",
+            ))
+    if settings.HEALTH_TOKEN and len(settings.HEALTH_TOKEN) < 32:
+        warnings.append(Warning(
+            "HEALTH_TOKEN is shorter than 32 characters, so it could be guessed.",
+            hint="Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            id="emailsync.W004",
         ))
     return warnings

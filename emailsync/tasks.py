@@ -54,3 +54,10 @@ def sync_due_accounts():
         queued += 1
     logger.info("Scheduled sync queued: accounts=%s", queued)
     return queued
+
+
+def record_heartbeat(scheduled_for=None):
+    """Stamp the task cluster's heartbeat; a schedule runs this every minute."""
+    from .heartbeat import record_heartbeat as stamp
+
+    return stamp(scheduled_for)

@@ -1,14 +1,23 @@
 """The operators' admin: what each kind of staff user may see and do."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
+from conftest import add_mailbox_user
 from emailsync import errors
 from emailsync.models import GroupSharingPolicy, MailAccount, Message, SyncFailure, SyncRun
+from emailsync.sync import sync_account
+from tests.support.faults import reject_raw_message
+from tests.support.mail import make_raw
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
     INCOMING_PASSWORD, SMTP_PASSWORD, login, make_failure, make_folder, make_mailbox, operator, secrets_of,
@@ -303,7 +312,7 @@ def test_add_and_delete_are_not_offered(client, superuser, owner):
 
 def admin_pages(account):
     """Return the URL of every admin page that could show the account or its rows."""
-    pages = [reverse("admin:index")]
+    pages = [reverse("admin:index"), reverse("health")]
     for model, model_admin in admin.site._registry.items():
         info = (model._meta.app_label, model._meta.model_name)
         pages.append(reverse("admin:%s_%s_changelist" % info))
@@ -345,7 +354,7 @@ def test_change_page_says_whether_a_password_is_stored(client, viewer, owner):
 
 def test_retry_makes_failures_due_and_queues_sync(client, operator, owner):
     account = make_mailbox(owner)
-    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timezone.timedelta(days=1))
+    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timedelta(days=1))
 
     login(client, operator).post(reverse("admin:emailsync_syncfailure_changelist"), {
         "action": "retry_failures", "_selected_action": [failure.pk],
@@ -358,7 +367,7 @@ def test_retry_makes_failures_due_and_queues_sync(client, operator, owner):
 
 def test_retry_not_offered_to_viewer(client, viewer, owner):
     account = make_mailbox(owner)
-    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timezone.timedelta(days=1))
+    failure = make_failure(account, make_folder(account), uid=9, next_retry_at=timezone.now() + timedelta(days=1))
 
     login(client, viewer).post(reverse("admin:emailsync_syncfailure_changelist"), {
         "action": "retry_failures", "_selected_action": [failure.pk],
@@ -421,8 +430,6 @@ def test_sync_run_list_is_read_only(client, operator, owner):
 
 
 def test_group_sharing_policy_added_by_superuser(client, superuser):
-    from django.contrib.auth.models import Group
-
     group = Group.objects.create(name="Ventas")
 
     response = login(client, superuser).post(reverse("admin:emailsync_groupsharingpolicy_add"), {
@@ -441,3 +448,23 @@ def test_group_sharing_policy_add_denied_to_viewer(client, viewer):
 
 def test_message_str_is_not_the_subject():
     assert str(Message(pk=5, subject="Contrato confidencial")) == "#5"
+
+
+def test_retry_stores_failed_message_from_real_server(client, operator, owner, dovecot, connect_account, monkeypatch):
+    login_name, password = add_mailbox_user(dovecot)
+    account = connect_account(owner, login_name, password)
+    dovecot.append(login_name, "INBOX", [make_raw(subject="fine"), make_raw(subject="poison", body="POISON")])
+
+    with connection.execute_wrapper(reject_raw_message(b"POISON")):
+        sync_account(account.pk)
+    failure = SyncFailure.objects.get(account=account)
+    # The task cluster runs queued tasks in this process, as a worker would.
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+    login(client, operator).post(reverse("admin:emailsync_syncfailure_changelist"), {
+        "action": "retry_failures", "_selected_action": [failure.pk],
+    })
+
+    failure.refresh_from_db()
+    assert failure.resolved_at is not None
+    assert sorted(Message.objects.filter(account=account).values_list("subject", flat=True)) == ["fine", "poison"]

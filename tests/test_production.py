@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.support.http import HttpSession
-from tests.support.processes import BASE_DIR, project_env, run_manage, start_gunicorn, wait_until
+from tests.support.processes import REPO, project_env, run_manage, start_gunicorn, wait_until
 
 ADMIN_URL = "ops-console/"
 HTTPS = {"X-Forwarded-Proto": "https", "Accept-Language": "en"}
@@ -133,7 +133,7 @@ def test_gunicorn_static_file_matches_source(session):
 
     response = session.get(path)
 
-    assert response.body == (BASE_DIR / "static" / "crm" / "crm.css").read_bytes()
+    assert response.body == (REPO / "static" / "crm" / "crm.css").read_bytes()
 
 
 def test_gunicorn_serves_admin_under_admin_url(session):

@@ -1,7 +1,9 @@
-"""The project's own programs (manage.py commands, gunicorn) run as real processes.
+"""The project's own programs run as real processes in tests.
 
-Each process gets the environment a test gives it, writes its output to a
-log file the test can show on failure, and is stopped by its PID.
+Two kinds: workers that share the current test's database (`django_env`,
+`start_python`, `start_manage`), and whole sites with a database of their
+own under a data folder (`project_env`, `run_manage`, `Program`), such as
+gunicorn or a task cluster. Each long-running process is stopped by its PID.
 """
 
 import os
@@ -12,7 +14,53 @@ import sys
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from django.db import connection
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def database_url():
+    """Return a DATABASE_URL for the database the current test uses."""
+    settings = connection.settings_dict
+    if settings["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or "postgres"
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or 5432
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+def django_env(**extra):
+    """Environment for a subprocess that uses the test settings and database."""
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(),
+        "PYTHONPATH": str(REPO),
+    })
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def start_python(code, **env):
+    """Start `python -c code` with Django set up; returns the Popen.
+
+    The child gets its own session so that it and its children can be
+    stopped together by process group id.
+    """
+    prelude = "import django; django.setup()\n"
+    return subprocess.Popen(
+        [sys.executable, "-c", prelude + code], cwd=REPO, env=django_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def start_manage(*args, **env):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=django_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
 
 
 def free_port():
@@ -43,7 +91,7 @@ def run_manage(env, *args, timeout=120, check=True):
     With `check`, a failing command raises with its output.
     """
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True,
         timeout=timeout,
     )
     if check and result.returncode != 0:
@@ -67,7 +115,7 @@ class Program:
     def start(self):
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                self.args, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         return self
 

@@ -27,7 +27,7 @@ from django_q.models import Failure, Schedule
 
 from . import errors
 from .annotations import with_sync_counts
-from .heartbeat import HEARTBEAT_FUNC, latest_heartbeat
+from .heartbeat import HEARTBEAT_FUNC, IDLE_WATCHER, TASKS, latest_heartbeat
 from .models import Folder, MailAccount, SyncFailure, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ def read_queue():
     return queue
 
 
-def heartbeat_status(now):
-    heartbeat = latest_heartbeat()
+def heartbeat_status(now, name=TASKS):
+    heartbeat = latest_heartbeat(name)
     if heartbeat is None:
         return None
     delay = None
@@ -131,6 +131,22 @@ def collect_cluster(now):
         return cluster
     cluster["state"] = cluster_state(cluster["clusters"], heartbeat)
     return cluster
+
+
+def collect_idle_watcher(now):
+    """Return the IDLE watcher's last stamp and whether it runs.
+
+    `manage.py watch_mail` is optional, so a watcher that never ran is
+    "not used", while one whose stamp aged is "stopped".
+    """
+    heartbeat = heartbeat_status(now, IDLE_WATCHER)
+    if heartbeat is None:
+        state = "not_used"
+    elif heartbeat["age_seconds"] <= settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS:
+        state = "running"
+    else:
+        state = "stopped"
+    return {"state": state, "heartbeat": heartbeat}
 
 
 # --- Mailboxes ------------------------------------------------------------
@@ -261,6 +277,12 @@ def cluster_problems(cluster):
             "Check the workers' log and the queued tasks."
         ) % {"minutes": settings.HEALTH_HEARTBEAT_MAX_AGE_SECONDS // 60}))
 
+    if cluster["idle_watcher"]["state"] == "stopped":
+        problems.append(Problem("idle_watcher_stopped", WARNING, _(
+            "The IDLE watcher (“python manage.py watch_mail”) stopped, so new mail waits for "
+            "the next scheduled sync."
+        )))
+
     if not cluster["has_heartbeat_schedule"] or not cluster["has_sync_schedule"]:
         problems.append(Problem("schedule_missing", ERROR, _(
             "A scheduled task is missing (mailbox sync or heartbeat). Create them with "
@@ -295,6 +317,7 @@ def collect_health(now=None):
     """Return the whole health report as a dict of plain values and datetimes."""
     now = now or timezone.now()
     cluster = collect_cluster(now)
+    cluster["idle_watcher"] = collect_idle_watcher(now)
     counts, accounts = collect_accounts(now)
     failures = collect_failures()
     problems = cluster_problems(cluster) + account_problems(counts, failures)

@@ -21,6 +21,8 @@ from .models import Heartbeat
 logger = logging.getLogger(__name__)
 
 TASKS = "tasks"
+# Stamped by `manage.py watch_mail` each time it looks for accounts to watch.
+IDLE_WATCHER = "idle_watcher"
 HEARTBEAT_FUNC = "emailsync.tasks.record_heartbeat"
 HEARTBEAT_SCHEDULE_NAME = "Task cluster heartbeat"
 # django-q2 schedules count in whole minutes, and its scheduler looks for
@@ -30,7 +32,7 @@ HEARTBEAT_MINUTES = 1
 
 
 def record_heartbeat(scheduled_for=None):
-    """Stamp the current time, host and process on the "tasks" heartbeat.
+    """Stamp the "tasks" heartbeat; return the seconds the task waited in the queue.
 
     `scheduled_for` is the ISO 8601 time the schedule meant the task to run,
     as django-q2 passes it through the schedule's intended_date_kwarg.
@@ -38,19 +40,25 @@ def record_heartbeat(scheduled_for=None):
     intended = datetime.fromisoformat(scheduled_for) if scheduled_for else None
     if intended is not None and timezone.is_naive(intended):
         intended = timezone.make_aware(intended)
-    now = timezone.now()
-    Heartbeat.objects.update_or_create(
-        name=TASKS,
-        defaults={"beat_at": now, "scheduled_for": intended, "host": socket.gethostname(), "pid": os.getpid()},
-    )
+    now = stamp(TASKS, intended)
     delay = (now - intended).total_seconds() if intended else 0.0
     logger.debug("Heartbeat recorded: delay_seconds=%.1f", delay)
     return delay
 
 
-def latest_heartbeat():
-    """Return the "tasks" Heartbeat row, or None before the first beat."""
-    return Heartbeat.objects.filter(name=TASKS).first()
+def stamp(name, scheduled_for=None):
+    """Record that the process named `name` is alive now, with its host and PID."""
+    now = timezone.now()
+    Heartbeat.objects.update_or_create(
+        name=name,
+        defaults={"beat_at": now, "scheduled_for": scheduled_for, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    return now
+
+
+def latest_heartbeat(name=TASKS):
+    """Return the Heartbeat row named `name`, or None before its first beat."""
+    return Heartbeat.objects.filter(name=name).first()
 
 
 def ensure_heartbeat_schedule():

@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import accounts
+from . import accounts, heartbeat
 from .errors import MailError
 from .models import MailAccount, Protocol
 
@@ -127,6 +127,8 @@ class Supervisor:
             watcher = Watcher(account_id, self.on_change)
             watcher.start()
             self.watchers[account_id] = watcher
+        # The health page shows the watcher as stopped when this stamp ages.
+        heartbeat.stamp(heartbeat.IDLE_WATCHER)
         close_old_connections()
         return len(self.watchers)
 

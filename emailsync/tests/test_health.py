@@ -20,6 +20,7 @@ from django_q.status import Stat, Status
 
 from emailsync import errors
 from emailsync.heartbeat import HEARTBEAT_FUNC, ensure_heartbeat_schedule, record_heartbeat
+from emailsync.idle import Supervisor
 from emailsync.models import Heartbeat, MailAccount
 from emailsync.tasks import record_heartbeat as record_heartbeat_task
 
@@ -57,8 +58,8 @@ def publish_cluster(state=Conf.IDLE, uptime=timedelta(hours=1), host="worker-1")
     get_broker().set_stat(Stat.get_key(status.cluster_id), SignedPackage.dumps(status, True), 3)
 
 
-def beat(age=timedelta(seconds=10)):
-    Heartbeat.objects.update_or_create(name="tasks", defaults={
+def beat(age=timedelta(seconds=10), name="tasks"):
+    Heartbeat.objects.update_or_create(name=name, defaults={
         "beat_at": timezone.now() - age, "scheduled_for": timezone.now() - age - timedelta(seconds=4),
         "host": "worker-1", "pid": 4243,
     })
@@ -218,6 +219,29 @@ def test_page_shows_stopped_cluster(client, viewer, schedules):
 
     assert "No task cluster is running" in page
     assert 'id="cluster-state" class="health-cluster-stopped"' in page
+
+
+@pytest.mark.parametrize(("age", "state"), [(None, "not_used"), (timedelta(seconds=50), "running"),
+                                            (timedelta(minutes=20), "stopped")])
+def test_idle_watcher_state(client, viewer, schedules, age, state):
+    publish_cluster()
+    beat()
+    if age is not None:
+        beat(age, name="idle_watcher")
+
+    _status, data = health_json(login(client, viewer))
+
+    assert data["cluster"]["idle_watcher"]["state"] == state
+    assert ("idle_watcher_stopped" in [problem["code"] for problem in data["problems"]]) is (state == "stopped")
+
+
+# The supervisor closes its database connection after each refresh, which
+# needs a test without a wrapping transaction.
+@pytest.mark.django_db(transaction=True)
+def test_idle_supervisor_stamps_heartbeat():
+    Supervisor(on_change=lambda account_id: None).refresh()
+
+    assert Heartbeat.objects.get(name="idle_watcher").pid is not None
 
 
 # --- Mailboxes ------------------------------------------------------------

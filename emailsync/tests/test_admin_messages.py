@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm.tests.helpers import make_message
+from emailsync.admin import CappedCountPaginator
 from emailsync.models import RawMessage
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
@@ -202,3 +203,23 @@ def test_message_changelist_query_count_with_ten_thousand_messages(
     assert count_queries(as_superuser, MESSAGES, {"q": "lucia@acme.example"}) == 6
     # Staff who are not superusers load their permissions: two more.
     assert count_queries(login(client, viewer), MESSAGES) == 8
+
+
+def test_message_list_counts_up_to_cap(client, viewer, owner, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 20)
+    bulk_messages(make_mailbox(owner), 30)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = login(client, viewer).get(MESSAGES)
+
+    count_sql = next(query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"])
+    assert "More than 20 messages" in response.content.decode()
+    assert "LIMIT 21" in count_sql
+
+
+def test_message_list_below_cap_shows_exact_count(client, viewer, owner):
+    bulk_messages(make_mailbox(owner), 30)
+
+    response = login(client, viewer).get(MESSAGES)
+
+    assert "30 messages" in response.content.decode()

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from imapclient import IMAPClient
+from imapclient import exceptions as imap_exceptions
 
 from .certs import write_self_signed
 
@@ -172,7 +173,27 @@ class Dovecot:
         # file systems; make sure the change is visible.
         future = time.time() + 1
         os.utime(users_file, (future, future))
+        self._wait_for_login(name, password)
         return name
+
+    def _wait_for_login(self, name, password, timeout=3.0):
+        """Log in until the new password works.
+
+        Dovecot 2.3.19 stats a passwd-file at most once per second of its
+        clock, so a login in the same second as a change can still read the
+        old file and fail. Waiting here keeps that out of the tests; it
+        takes up to one second, usually none.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=5) as client:
+                    client.login(name, password)
+                return
+            except imap_exceptions.LoginError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def client(self, user, tls=False):
         """Return a logged-in IMAPClient for a test user (plain or IMAPS)."""

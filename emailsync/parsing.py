@@ -253,12 +253,21 @@ def parse_headers(raw):
         problems.add(type(defect).__name__)
 
     charset_hint = message.get_content_charset() if message.get("content-type") else None
+    raw_values = {}
+    for name, value in message.raw_items():
+        # raw_items keeps 8-bit bytes as surrogate escapes; get() would turn
+        # them into U+FFFD before header_text could decode them.
+        raw_values.setdefault(name.lower(), []).append(value)
 
     def text_of(name):
-        return header_text(message.get(name), problems, charset_hint)
+        values = raw_values.get(name)
+        return header_text(values[0], problems, charset_hint) if values else ""
+
+    def joined(name):
+        return ", ".join(header_text(value, problems, charset_hint) for value in raw_values.get(name, []))
 
     for name in ("message-id", "from", "subject", "date"):
-        if len(message.get_all(name) or []) > 1:
+        if len(raw_values.get(name, [])) > 1:
             problems.add(f"duplicate-{name}")
 
     headers = ParsedHeaders(problems=problems)
@@ -269,9 +278,9 @@ def parse_headers(raw):
     headers.subject = clean_text(decode_words(text_of("subject"), problems))
     headers.date = parse_date(text_of("date"), problems)
     headers.sender = parse_addresses(text_of("from"), problems)
-    headers.to = parse_addresses(", ".join(header_text(v, problems, charset_hint) for v in message.get_all("to") or []), problems)
-    headers.cc = parse_addresses(", ".join(header_text(v, problems, charset_hint) for v in message.get_all("cc") or []), problems)
-    headers.bcc = parse_addresses(", ".join(header_text(v, problems, charset_hint) for v in message.get_all("bcc") or []), problems)
+    headers.to = parse_addresses(joined("to"), problems)
+    headers.cc = parse_addresses(joined("cc"), problems)
+    headers.bcc = parse_addresses(joined("bcc"), problems)
     return headers
 
 

@@ -10,3 +10,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAILSYNC_ALLOW_PLAINTEXT = True
 EMAILSYNC_ALLOW_PRIVATE_HOSTS = True
 EMAILSYNC_TIMEOUT = 10.0
+# pytest-django turns DEBUG off, so WhiteNoise would index STATIC_ROOT, which
+# the tests never collect; serve files from the finders as in development.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -11,10 +11,12 @@ HEADER = "first_name,last_name,company,email,secondary_emails,phone,owner\n"
 
 
 @pytest.fixture
-def write_csv(tmp_path):
+def write_csv(tmp_path, owner):
+    """Return a function that writes a CSV file, with OWNER replaced by the owner's username."""
+
     def write(text, encoding="utf-8", name="records.csv"):
         path = tmp_path / name
-        path.write_bytes(text.encode(encoding))
+        path.write_bytes(text.replace("OWNER", owner.username).encode(encoding))
         return str(path)
 
     return write
@@ -23,8 +25,8 @@ def write_csv(tmp_path):
 def test_import_records_valid_file(owner, write_csv):
     path = write_csv(
         HEADER
-        + "Ana,López,Acme,Ana@Example.test,ana.l@example.test;ana@home.test,+34 600 000 000,owner\n"
-        + "Ben,Ruiz,,ben@example.test,,,owner\n"
+        + "Ana,López,Acme,Ana@Example.test,ana.l@example.test;ana@home.test,+34 600 000 000,OWNER\n"
+        + "Ben,Ruiz,,ben@example.test,,,OWNER\n"
     )
 
     result = run_command("import_records", "--kind", "lead", path)
@@ -39,7 +41,7 @@ def test_import_records_valid_file(owner, write_csv):
 
 
 def test_import_records_contacts(owner, write_csv):
-    path = write_csv("last_name,owner\nRuiz,owner\n")
+    path = write_csv("last_name,owner\nRuiz,OWNER\n")
 
     result = run_command("import_records", "--kind", "contact", path)
 
@@ -51,10 +53,10 @@ def test_import_records_contacts(owner, write_csv):
 def test_import_records_invalid_rows_import_nothing(owner, write_csv):
     path = write_csv(
         HEADER
-        + "Ana,López,Acme,ana@example.test,,,owner\n"
-        + "Sin,,Acme,sin@example.test,,,owner\n"
-        + "Bad,Address,,not-an-address,,,owner\n"
-        + "Bad,Secondary,,ok@example.test,fine@example.test;broken@,,owner\n"
+        + "Ana,López,Acme,ana@example.test,,,OWNER\n"
+        + "Sin,,Acme,sin@example.test,,,OWNER\n"
+        + "Bad,Address,,not-an-address,,,OWNER\n"
+        + "Bad,Secondary,,ok@example.test,fine@example.test;broken@,,OWNER\n"
         + "No,Owner,,,,,nobody\n"
     )
 
@@ -75,7 +77,7 @@ def test_import_records_invalid_rows_import_nothing(owner, write_csv):
 
 
 def test_import_records_accepts_bom(owner, write_csv):
-    path = write_csv("\ufeff" + HEADER + "Ana,López,,ana@example.test,,,owner\n")
+    path = write_csv("\ufeff" + HEADER + "Ana,López,,ana@example.test,,,OWNER\n")
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -84,7 +86,7 @@ def test_import_records_accepts_bom(owner, write_csv):
 
 
 def test_import_records_rejects_latin1(owner, write_csv):
-    path = write_csv(HEADER + "Ana,López,,,,,owner\n", encoding="latin-1")
+    path = write_csv(HEADER + "Ana,López,,,,,OWNER\n", encoding="latin-1")
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -94,7 +96,7 @@ def test_import_records_rejects_latin1(owner, write_csv):
 
 
 def test_import_records_rejects_unknown_column(owner, write_csv):
-    path = write_csv("first_name,surname,owner\nAna,López,owner\n")
+    path = write_csv("first_name,surname,owner\nAna,López,OWNER\n")
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -105,7 +107,7 @@ def test_import_records_rejects_unknown_column(owner, write_csv):
 
 
 def test_import_records_rejects_duplicate_column(owner, write_csv):
-    path = write_csv("last_name,email,email,owner\nLópez,a@example.test,b@example.test,owner\n")
+    path = write_csv("last_name,email,email,owner\nLópez,a@example.test,b@example.test,OWNER\n")
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -115,7 +117,7 @@ def test_import_records_rejects_duplicate_column(owner, write_csv):
 
 
 def test_import_records_rejects_wrong_field_count(owner, write_csv):
-    path = write_csv("last_name,owner\nLópez,owner,extra\n")
+    path = write_csv("last_name,owner\nLópez,OWNER,extra\n")
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -124,7 +126,7 @@ def test_import_records_rejects_wrong_field_count(owner, write_csv):
 
 
 def test_import_records_counts_quoted_line_breaks(owner, write_csv):
-    path = write_csv('last_name,company,owner\n"López","Acme\nIbérica",owner\nRuiz,,nobody\n')
+    path = write_csv('last_name,company,owner\n"López","Acme\nIbérica",OWNER\nRuiz,,nobody\n')
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -132,7 +134,7 @@ def test_import_records_counts_quoted_line_breaks(owner, write_csv):
 
 
 def test_import_records_semicolon_delimiter(owner, write_csv):
-    path = write_csv('last_name;email;secondary_emails;owner\nLópez;ana@example.test;"b@example.test;c@example.test";owner\n')
+    path = write_csv('last_name;email;secondary_emails;owner\nLópez;ana@example.test;"b@example.test;c@example.test";OWNER\n')
 
     result = run_command("import_records", "--kind", "lead", path)
 
@@ -141,7 +143,7 @@ def test_import_records_semicolon_delimiter(owner, write_csv):
 
 
 def test_import_records_dry_run_imports_nothing(owner, write_csv):
-    path = write_csv(HEADER + "Ana,López,,ana@example.test,,,owner\n")
+    path = write_csv(HEADER + "Ana,López,,ana@example.test,,,OWNER\n")
 
     result = run_command("import_records", "--kind", "lead", path, "--dry-run")
 

@@ -71,7 +71,7 @@ def test_sync_mail_all_skips_paused(account, teammate, mailbox_user, connect_acc
 
 def test_sync_mail_login_failure_exits_nonzero(account, dovecot, mailbox_user):
     login, _password = mailbox_user
-    dovecot.add_user(login, "changed-password")
+    dovecot.change_password(login, "changed-password")
 
     result = run_command("sync_mail", "--account", str(account.pk))
 

@@ -6,8 +6,8 @@ Facts this relies on (Dovecot 2.3.19, Debian 12):
 - The auth and mail processes must traverse every ancestor folder (o+x),
   and unix socket paths must stay under about 107 bytes, so the instance
   lives in a short folder under /tmp.
-- passwd-file is re-read when it changes, so users can be added while the
-  server runs.
+- Each user has a passwd-file of their own, so users can be added while
+  the server runs (see add_user).
 """
 
 import grp
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from imapclient import IMAPClient
-from imapclient import exceptions as imap_exceptions
 
 from .certs import write_self_signed
 
@@ -54,7 +53,11 @@ def _ensure_mail_user():
 class Dovecot:
     """Start with `start()`, stop with `stop()` (SIGTERM to the master's PID)."""
 
-    def __init__(self, extra_config="", extra_passdb="", extra_mechanisms="", imap_capability=""):
+    def __init__(self, extra_config="", extra_passdb="", extra_mechanisms="", imap_capability="",
+                 ssl_from=None):
+        """`ssl_from`: another Dovecot whose certificate to reuse, so one CA
+        file trusts both."""
+        self.ssl_from = ssl_from
         self.dir = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
         self.dir.chmod(0o755)
         self.extra_config = extra_config
@@ -84,9 +87,14 @@ class Dovecot:
     def _write_config(self):
         for name in ("run", "state", "log", "mail"):
             (self.dir / name).mkdir(exist_ok=True)
-        write_self_signed(self.dir / "ssl")
-        (self.dir / "users").write_text("")
-        (self.dir / "users").chmod(0o644)
+        if self.ssl_from is not None:
+            (self.dir / "ssl").mkdir(exist_ok=True)
+            for name in ("cert.pem", "key.pem"):
+                shutil.copy(self.ssl_from.dir / "ssl" / name, self.dir / "ssl" / name)
+        else:
+            write_self_signed(self.dir / "ssl")
+        (self.dir / "users").mkdir(exist_ok=True)
+        (self.dir / "users").chmod(0o755)
 
         if os.geteuid() == 0:
             _ensure_mail_user()
@@ -101,7 +109,6 @@ class Dovecot:
                 f"default_internal_user = {mail_user}\n"
                 f"default_internal_group = {mail_group}\n"
                 f"default_login_user = {mail_user}\n"
-                "service anvil {\n  chroot =\n}\n"
             )
             login_chroot = "chroot ="
 
@@ -109,7 +116,7 @@ class Dovecot:
             "DIR": str(self.dir), "IMAP_PORT": self.imap_port, "IMAPS_PORT": self.imaps_port,
             "POP3_PORT": self.pop3_port, "POP3S_PORT": self.pop3s_port,
             "MAIL_USER": mail_user, "MAIL_GROUP": mail_group, "NON_ROOT": non_root,
-            "LOGIN_CHROOT": login_chroot, "EXTRA": self.extra_config,
+            "LOGIN_CHROOT": login_chroot, "ANVIL_CHROOT": login_chroot, "EXTRA": self.extra_config,
             "EXTRA_PASSDB": self.extra_passdb, "EXTRA_MECHANISMS": self.extra_mechanisms,
             "IMAP_CAPABILITY": self.imap_capability,
         }
@@ -161,39 +168,38 @@ class Dovecot:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def add_user(self, name, password):
-        """Add (or change the password of) a mailbox user; takes effect at once."""
+        """Add (or change the password of) a mailbox user.
+
+        Each user has a passwd-file of their own: Dovecot opens a new file at
+        the first lookup, while it notices a change to a file it has already
+        read only after a few seconds.
+        """
         self.users[name] = password
-        lines = "".join(f"{user}:{{PLAIN}}{secret}\n" for user, secret in self.users.items())
-        users_file = self.dir / "users"
-        temporary = self.dir / "users.new"
-        temporary.write_text(lines)
+        users_file = self.dir / "users" / name
+        temporary = self.dir / "users" / f".{name}.new"
+        temporary.write_text(f"{name}:{{PLAIN}}{password}\n")
         temporary.chmod(0o644)
         os.replace(temporary, users_file)
-        # passwd-file notices changes by mtime, in whole seconds on some
-        # file systems; make sure the change is visible.
-        future = time.time() + 1
-        os.utime(users_file, (future, future))
-        self._wait_for_login(name, password)
         return name
 
-    def _wait_for_login(self, name, password, timeout=3.0):
-        """Log in until the new password works.
+    def change_password(self, name, password):
+        """Change a user's password and wait until Dovecot applies it.
 
-        Dovecot 2.3.19 stats a passwd-file at most once per second of its
-        clock, so a login in the same second as a change can still read the
-        old file and fail. Waiting here keeps that out of the tests; it
-        takes up to one second, usually none.
+        Dovecot re-reads a passwd-file it has already loaded only after a
+        few seconds, so this polls until the old password is rejected.
         """
-        deadline = time.monotonic() + timeout
-        while True:
+        old = self.users[name]
+        self.add_user(name, password)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
             try:
-                with IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=5) as client:
-                    client.login(name, password)
+                probe = IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=10)
+                probe.login(name, old)
+                probe.logout()
+            except IMAPClient.Error:
                 return
-            except imap_exceptions.LoginError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+            time.sleep(0.2)
+        raise RuntimeError(f"dovecot kept the old password of {name}")
 
     def client(self, user, tls=False):
         """Return a logged-in IMAPClient for a test user (plain or IMAPS)."""

@@ -71,7 +71,11 @@ class SmtpServer:
             return AuthResult(success=False, handled=False)
         login = auth_data.login.decode("utf-8", "replace")
         password = auth_data.password.decode("utf-8", "replace")
-        return AuthResult(success=self.users.get(login) == password and login in self.users)
+        if login in self.users and self.users[login] == password:
+            return AuthResult(success=True)
+        # handled=False makes aiosmtpd answer 535; its default (True) means
+        # "the handler already replied" and leaves the client waiting.
+        return AuthResult(success=False, handled=False)
 
     @property
     def messages(self):

@@ -128,4 +128,6 @@ class Command(BaseCommand):
             return _("the account is paused: %(cause)s Resume it in the admin.") % {"cause": cause}
         if reason == "busy":
             return _("another worker is syncing this account now.")
-        return _("another worker took this account over during the sync.")
+        if reason == "deleted":
+            return _("the account was deleted.")
+        return _("the sync stopped because another worker took the account over, or it was paused or deleted.")

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.management.progress import Progress
 from emailsync import errors
@@ -60,7 +61,8 @@ class Command(BaseCommand):
 
         if failures:
             raise CommandError(
-                _("%(failed)s of %(total)s accounts failed to sync.")
+                ngettext("Sync failed for %(failed)s account (of %(total)s).",
+                         "Sync failed for %(failed)s accounts (of %(total)s).", failures)
                 % {"failed": failures, "total": len(accounts)}
             )
 

@@ -90,6 +90,15 @@ def test_mail_status_reports_last_error_and_pause(synced_account):
     assert status["last_error"]["message"] == str(errors.message_for(errors.AUTH_FAILED))
 
 
+def test_mail_status_progress_counts_last_run(synced_account, dovecot, mailbox_user):
+    dovecot.append(mailbox_user[0], "INBOX", [make_message(4)])
+    sync_account(synced_account.pk)
+
+    progress = status_of(synced_account)["progress"]
+
+    assert progress == {"done": 1, "total": 1}
+
+
 def test_mail_status_query_count_is_constant(synced_account, teammate, mailbox_user, connect_account):
     second = connect_account(teammate, *mailbox_user)
     sync_account(second.pk)

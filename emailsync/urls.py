@@ -1,15 +1,15 @@
 from django.urls import include, path
 
-from . import views
+from .views import messages, setup
 
 app_name = "emailsync"
 
 # Pages under Settings > Channels > Email.
 settings_urlpatterns = [
-    path("", views.email_settings, name="settings"),
+    path("", setup.email_settings, name="settings"),
 ]
 
 urlpatterns = [
     path("settings/email/", include(settings_urlpatterns)),
-    path("messages/<int:pk>/", views.message_detail, name="message_detail"),
+    path("messages/<int:pk>/", messages.message_detail, name="message_detail"),
 ]

@@ -1,23 +1,16 @@
-from django.contrib.auth.decorators import login_required, permission_required
+"""Pages that show stored messages."""
+
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .activity import record_interaction
-from .html import sanitize_email_html
-from .models import Message
-from .parsing import ensure_body_parsed
-from .problems import describe_parse_problem
-from .sharing import annotate_content_visibility, visible_messages
-
-
-@login_required
-@permission_required("emailsync.integrate_email", raise_exception=True)
-def email_settings(request):
-    """Show the entry page of Settings > Channels > Email > Email configuration."""
-    # TODO: replace this placeholder with the first step of the mailbox
-    # setup wizard (choose a provider).
-    return render(request, "emailsync/email_settings.html")
+from ..activity import record_interaction
+from ..html import sanitize_email_html
+from ..models import Message
+from ..parsing import ensure_body_parsed
+from ..problems import describe_parse_problem
+from ..sharing import annotate_content_visibility, visible_messages
 
 
 @login_required

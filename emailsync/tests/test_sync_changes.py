@@ -161,8 +161,11 @@ def test_failed_message_is_recorded_and_retried(owner, dovecot, connect_account)
     dovecot.append(login, "INBOX", [make_raw(subject="fine"), make_raw(subject="poison", body="POISON")])
 
     def reject_poison(execute, sql, params, many, context):
-        if "emailsync_rawmessage" in sql and params and any(
-            isinstance(value, (bytes, memoryview)) and b"POISON" in bytes(value) for value in params
+        # On PostgreSQL, Django passes binary values wrapped in psycopg's
+        # Binary, whose `obj` is the bytes.
+        values = [getattr(value, "obj", value) for value in params or ()]
+        if "emailsync_rawmessage" in sql and any(
+            isinstance(value, (bytes, memoryview)) and b"POISON" in bytes(value) for value in values
         ):
             raise DatabaseError("simulated storage failure")
         return execute(sql, params, many, context)

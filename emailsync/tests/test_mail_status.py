@@ -10,7 +10,7 @@ from emailsync import errors
 from emailsync.models import Folder, MailAccount, SyncFailure
 from emailsync.sync import sync_account
 from tests.support.commands import run_command
-from tests.support.messages import make_message
+from tests.support.mail import make_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 def synced_account(owner, mailbox_user, connect_account, dovecot):
     """An account synced once: two messages in INBOX, one in Sent."""
     login, password = mailbox_user
-    dovecot.append(login, "INBOX", [make_message(1), make_message(2)])
-    dovecot.append(login, "Sent", [make_message(3)])
+    dovecot.append(login, "INBOX", [make_raw(subject="Offer 1"), make_raw(subject="Offer 2")])
+    dovecot.append(login, "Sent", [make_raw(subject="Offer 3")])
     account = connect_account(owner, login, password)
     sync_account(account.pk)
     return account
@@ -91,7 +91,7 @@ def test_mail_status_reports_last_error_and_pause(synced_account):
 
 
 def test_mail_status_progress_counts_last_run(synced_account, dovecot, mailbox_user):
-    dovecot.append(mailbox_user[0], "INBOX", [make_message(4)])
+    dovecot.append(mailbox_user[0], "INBOX", [make_raw(subject="Offer 4")])
     sync_account(synced_account.pk)
 
     progress = status_of(synced_account)["progress"]

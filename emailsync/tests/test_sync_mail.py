@@ -5,7 +5,7 @@ import pytest
 from emailsync import errors
 from emailsync.models import MailAccount, Message
 from tests.support.commands import run_command
-from tests.support.messages import make_message
+from tests.support.mail import make_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def account(owner, mailbox_user, connect_account, dovecot):
     """A connected account with three messages in INBOX."""
     login, password = mailbox_user
-    dovecot.append(login, "INBOX", [make_message(number) for number in range(3)])
+    dovecot.append(login, "INBOX", [make_raw(subject=f"Offer {number}") for number in range(3)])
     return connect_account(owner, login, password)
 
 

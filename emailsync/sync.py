@@ -172,6 +172,8 @@ def _run(account, report, full, progress, owner):
     MailAccount.objects.filter(pk=account.pk).update(
         sync_started_at=timezone.now(), progress_done=0, progress_total=0,
     )
+    # _add_total grows the in-memory value, which still holds the last run's.
+    account.progress_total = 0
     if account.incoming_protocol != "imap":
         from . import pop3_sync
 

@@ -27,12 +27,12 @@ from django_q.models import Failure, Schedule
 
 from . import errors
 from .annotations import with_sync_counts
-from .heartbeat import HEARTBEAT_FUNC, IDLE_WATCHER, TASKS, latest_heartbeat
+from .heartbeat import IDLE_WATCHER, TASKS, latest_heartbeat
 from .models import Folder, MailAccount, SyncFailure, SyncRun
+from .schedules import HEARTBEAT_FUNC, SYNC_FUNC
 
 logger = logging.getLogger(__name__)
 
-SYNC_FUNC = "emailsync.tasks.sync_due_accounts"
 # Rows in the per-account table; the admin lists the rest.
 ACCOUNT_ROWS = 500
 

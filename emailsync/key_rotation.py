@@ -35,11 +35,12 @@ class RotationFailed(Exception):
         self.field_name = field_name
 
 
-def rotate_stored_secrets():
+def rotate_stored_secrets(on_account=None):
     """Re-encrypt all stored secrets in one transaction and return the counts.
 
-    Raises RotationFailed, leaving every row as it was, when any secret
-    decrypts with none of the keys.
+    `on_account()`, when given, is called after each account, for progress
+    output. Raises RotationFailed, leaving every row as it was, when any
+    secret decrypts with none of the keys.
     """
     names = encrypted_field_names()
     result = RotationResult()
@@ -59,6 +60,8 @@ def rotate_stored_secrets():
                 )
                 result.accounts += 1
                 result.secrets += len(changed)
+            if on_account is not None:
+                on_account()
 
     logger.info("Stored secrets re-encrypted: accounts=%s secrets=%s", result.accounts, result.secrets)
     return result

@@ -5,20 +5,14 @@ messages there are: counts come from subqueries and annotations, never
 from a loop over rows.
 """
 
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 
 from . import errors
+from .annotations import count_per_account
 from .models import Folder, MailAccount, Message, SyncFailure
 
 # INBOX first, then Sent, then the rest by name.
 _ROLE_ORDER = {Folder.Role.INBOX: 0, Folder.Role.SENT: 1, Folder.Role.ALL_MAIL: 2}
-
-
-def _count_per_account(queryset):
-    """Return a subquery counting the rows of queryset for the outer account."""
-    counted = queryset.filter(account=OuterRef("pk")).order_by().values("account").annotate(total=Count("pk"))
-    return Coalesce(Subquery(counted.values("total")), Value(0))
 
 
 def _timestamp(value):
@@ -87,8 +81,8 @@ def collect_mail_status(accounts=None):
     selected = accounts if accounts is not None else MailAccount.objects.all()
     accounts = list(
         selected.select_related("owner").annotate(
-            message_count=_count_per_account(Message.objects.all()),
-            failed_count=_count_per_account(SyncFailure.objects.filter(resolved_at__isnull=True)),
+            message_count=count_per_account(Message.objects.all()),
+            failed_count=count_per_account(SyncFailure.objects.filter(resolved_at__isnull=True)),
         ).order_by("pk")
     )
 

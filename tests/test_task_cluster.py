@@ -16,12 +16,8 @@ import pytest
 from tests.support.http import HttpSession
 from tests.support.processes import project_env, run_manage, start_gunicorn, start_qcluster, wait_until
 
-SETUP = """
+CREATE_STAFF = """
 from django.contrib.auth import get_user_model
-from django_q.models import Schedule
-from emailsync.heartbeat import ensure_heartbeat_schedule
-ensure_heartbeat_schedule()
-Schedule.objects.create(func="emailsync.tasks.sync_due_accounts", schedule_type=Schedule.MINUTES, minutes=5)
 get_user_model().objects.create_user("ops", password="ops-secret-1", is_staff=True)
 """
 
@@ -49,7 +45,8 @@ def site(tmp_path, database_url):
     """A migrated database, a staff user, the schedules and a web server."""
     env = project_env(tmp_path, DATABASE_URL=database_url)
     run_manage(env, "migrate", "--verbosity", "0")
-    run_manage(env, "shell", "--command", SETUP)
+    run_manage(env, "setup_schedules")
+    run_manage(env, "shell", "--command", CREATE_STAFF)
     web, url = start_gunicorn(env, tmp_path / "web.log", "--no-control-socket")
     yield env, url
     web.stop()

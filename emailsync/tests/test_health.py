@@ -19,9 +19,10 @@ from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
 from emailsync import errors
-from emailsync.heartbeat import HEARTBEAT_FUNC, ensure_heartbeat_schedule, record_heartbeat
+from emailsync.heartbeat import record_heartbeat
 from emailsync.idle import Supervisor
 from emailsync.models import Heartbeat, MailAccount
+from emailsync.schedules import HEARTBEAT_FUNC, ensure_heartbeat_schedule, ensure_sync_schedule
 from emailsync.tasks import record_heartbeat as record_heartbeat_task
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
@@ -45,7 +46,7 @@ def cluster_cache(settings, tmp_path):
 @pytest.fixture
 def schedules():
     ensure_heartbeat_schedule()
-    Schedule.objects.create(func="emailsync.tasks.sync_due_accounts", schedule_type=Schedule.MINUTES, minutes=5)
+    ensure_sync_schedule(5)
 
 
 def publish_cluster(state=Conf.IDLE, uptime=timedelta(hours=1), host="worker-1"):

@@ -3,7 +3,7 @@
 import pytest
 from django_q.models import Schedule
 
-from emailsync.schedules import SYNC_FUNC
+from emailsync.schedules import HEARTBEAT_FUNC, SYNC_FUNC
 from tests.support.commands import run_command
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_setup_schedules_idempotent(db):
     result = run_command("setup_schedules")
 
     assert "unchanged" in result.stdout
-    assert list(Schedule.objects.values_list("pk", flat=True)) == [first.pk]
+    assert list(Schedule.objects.filter(func=SYNC_FUNC).values_list("pk", flat=True)) == [first.pk]
     assert Schedule.objects.get(pk=first.pk).next_run == first.next_run
 
 
@@ -68,3 +68,12 @@ def test_setup_schedules_rejects_zero_interval(settings):
 
     assert "EMAILSYNC_SYNC_INTERVAL_MINUTES" in str(result.error)
     assert not Schedule.objects.exists()
+
+
+def test_setup_schedules_creates_heartbeat(db):
+    result = run_command("setup_schedules")
+
+    schedule = Schedule.objects.get(func=HEARTBEAT_FUNC)
+    assert schedule.minutes == 1
+    assert schedule.intended_date_kwarg == "scheduled_for"
+    assert "Task cluster heartbeat" in result.stdout

@@ -3,7 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from crm.management.progress import Progress
 from emailsync.key_rotation import RotationFailed, encrypted_field_names, rotate_stored_secrets
+from emailsync.models import MailAccount
 
 
 class Command(BaseCommand):
@@ -14,8 +16,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        progress = Progress(
+            self.stdout, "Re-encrypting", total=MailAccount.objects.count(), verbosity=options["verbosity"],
+            unit="accounts",
+        )
         try:
-            result = rotate_stored_secrets()
+            result = rotate_stored_secrets(on_account=lambda: progress.advance(1))
         except RotationFailed as exc:
             raise CommandError(
                 _("Nothing was re-encrypted: the field %(field)s of account %(account)s does not "
@@ -23,6 +29,8 @@ class Command(BaseCommand):
                   "encrypted it, or enter that mailbox's password again.")
                 % {"field": exc.field_name, "account": exc.account_id}
             ) from None
+        finally:
+            progress.close()
 
         if options["verbosity"] >= 1:
             self.stdout.write(

@@ -4,14 +4,18 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from emailsync.schedules import SYNC_SCHEDULE_NAME, ensure_sync_schedule
+from emailsync.schedules import (
+    HEARTBEAT_MINUTES, HEARTBEAT_SCHEDULE_NAME, SYNC_SCHEDULE_NAME, ensure_heartbeat_schedule,
+    ensure_sync_schedule,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Create or update the schedule that syncs every active mailbox every "
-        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes. Safe to run at every start: "
-        "schedules of other tasks are left alone."
+        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes, and the one-minute heartbeat that "
+        "the health page reads. Safe to run at every start: schedules of other tasks "
+        "are left alone."
     )
 
     def handle(self, *args, **options):
@@ -22,5 +26,9 @@ class Command(BaseCommand):
             )
 
         action = ensure_sync_schedule(minutes)
+        heartbeat_action = ensure_heartbeat_schedule()
         if options["verbosity"] >= 1:
             self.stdout.write(f"Schedule “{SYNC_SCHEDULE_NAME}”: {action}, every {minutes} minutes.")
+            self.stdout.write(
+                f"Schedule “{HEARTBEAT_SCHEDULE_NAME}”: {heartbeat_action}, every {HEARTBEAT_MINUTES} minute."
+            )

@@ -345,14 +345,23 @@ class MailAccountAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        """Encrypt newly typed passwords, and resume an account paused for its login."""
+        """Save the edited fields and newly typed passwords; resume an account paused for its login.
+
+        Only the changed fields are written, because a sync may update the
+        account's state (status, lease, progress, errors) at the same time.
+        """
         new_password = form.cleaned_data.get("new_incoming_password")
         new_smtp_password = form.cleaned_data.get("new_smtp_password")
+        columns = {field.name for field in MailAccount._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in columns]
         if new_password:
             obj.set_incoming_password(new_password)
+            changed.append("incoming_password_encrypted")
         if new_smtp_password:
             obj.set_smtp_password(new_smtp_password)
-        super().save_model(request, obj, form, change)
+            changed.append("smtp_password_encrypted")
+        if changed:
+            obj.save(update_fields=[*changed, "email_normalized", "updated_at"])
 
         if new_password or new_smtp_password:
             logger.info(

@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 from django_q.conf import Conf
@@ -468,3 +469,24 @@ def test_retry_stores_failed_message_from_real_server(client, operator, owner, d
     failure.refresh_from_db()
     assert failure.resolved_at is not None
     assert sorted(Message.objects.filter(account=account).values_list("subject", flat=True)) == ["fine", "poison"]
+
+
+def test_change_form_keeps_state_written_during_save(client, operator, owner):
+    # A sync that pauses the account while the form is saved keeps its pause.
+    account = make_mailbox(owner)
+
+    def sync_pauses_meanwhile(sender, instance, **kwargs):
+        MailAccount.objects.filter(pk=instance.pk).update(
+            status=MailAccount.Status.PAUSED, pause_reason=errors.AUTH_FAILED, last_error_code=errors.AUTH_FAILED,
+        )
+
+    pre_save.connect(sync_pauses_meanwhile, sender=MailAccount)
+    try:
+        login(client, operator).post(change_url(account), change_form_data(account, incoming_port=143))
+    finally:
+        pre_save.disconnect(sync_pauses_meanwhile, sender=MailAccount)
+
+    account.refresh_from_db()
+    assert account.incoming_port == 143
+    assert account.status == MailAccount.Status.PAUSED
+    assert account.last_error_code == errors.AUTH_FAILED

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Licence, Profile
 
@@ -62,3 +65,43 @@ def test_admin_licence_and_profile_listed(admin_user_client):
 
     assert licences.context["cl"].result_count == 1
     assert profiles.context["cl"].result_count == 1
+
+
+@pytest.fixture
+def licences(django_user_model):
+    """Licences that expired yesterday, expire today, in 30 and 31 days, and never."""
+    today = timezone.localdate()
+    expiries = {
+        "yesterday": today - timedelta(days=1), "today": today, "in30": today + timedelta(days=30),
+        "in31": today + timedelta(days=31), "never": None,
+    }
+    return {
+        name: Licence.objects.create(user=django_user_model.objects.create_user(name), expires_on=expires_on)
+        for name, expires_on in expiries.items()
+    }
+
+
+@pytest.mark.parametrize(("expiry", "expected"), [
+    ("soon", ["in30", "today"]),
+    ("expired", ["yesterday"]),
+    ("never", ["never"]),
+])
+def test_admin_licence_expiry_filter(admin_user_client, licences, expiry, expected):
+    client, _operator = admin_user_client
+
+    response = client.get(reverse("admin:crm_licence_changelist"), {"expiry": expiry})
+
+    assert sorted(licence.user.username for licence in response.context["cl"].result_list) == expected
+
+
+def test_admin_licence_list_query_count_fixed(admin_user_client, django_user_model, django_assert_num_queries):
+    client, _operator = admin_user_client
+    for number in range(60):
+        Licence.objects.create(
+            user=django_user_model.objects.create_user(f"user{number}"),
+            expires_on=timezone.localdate() + timedelta(days=number % 40),
+        )
+
+    # Session, user, profile, the filtered count, the full count and the page.
+    with django_assert_num_queries(6):
+        client.get(reverse("admin:crm_licence_changelist"), {"expiry": "soon"})

@@ -161,9 +161,22 @@ EMAILSYNC_FLAGS_REFRESH_MINUTES = env.int("EMAILSYNC_FLAGS_REFRESH_MINUTES", def
 EMAILSYNC_FLAGS_REFRESH_LIMIT = env.int("EMAILSYNC_FLAGS_REFRESH_LIMIT", default=2000)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
+# Connection checks (the step-by-step test of a mailbox's servers) that one
+# user may run per window, and the window's length in seconds.
+EMAILSYNC_CHECK_RATE_LIMIT = env.int("EMAILSYNC_CHECK_RATE_LIMIT", default=10)
+EMAILSYNC_CHECK_RATE_WINDOW = env.int("EMAILSYNC_CHECK_RATE_WINDOW", default=600)
+# Minutes the scheduler leaves a newly connected mailbox alone while its
+# owner chooses the first sync's options; the last setup page starts the
+# sync at once, and an abandoned setup syncs with the defaults afterwards.
+EMAILSYNC_SETUP_HOLD_MINUTES = env.int("EMAILSYNC_SETUP_HOLD_MINUTES", default=60)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
+
+# The cache holds the per-user connection-check counts. The default lives in
+# each process's memory; with several web processes set CACHE_URL to a
+# shared cache such as redis://127.0.0.1:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 Q_CLUSTER = {
     "name": "crm",

@@ -24,7 +24,7 @@ def test_checks_allowed_up_to_limit(owner, settings):
     assert results == [True, True, True, False]
 
 
-def test_refused_check_says_when_to_retry(owner, settings):
+def test_rejected_check_gives_retry_time(owner, settings):
     settings.EMAILSYNC_CHECK_RATE_LIMIT = 1
     settings.EMAILSYNC_CHECK_RATE_WINDOW = 600
     take_check(owner)
@@ -40,11 +40,11 @@ def test_checks_allowed_again_after_window(owner, settings):
     settings.EMAILSYNC_CHECK_RATE_WINDOW = 600
     with time_machine.travel("2026-12-01 10:00", tick=False) as traveller:
         take_check(owner)
-        refused = take_check(owner).allowed
+        rejected = take_check(owner).allowed
         traveller.shift(601)
         allowed = take_check(owner).allowed
 
-    assert refused is False
+    assert rejected is False
     assert allowed is True
 
 
@@ -64,7 +64,7 @@ def test_reset_checks_clears_count(owner, settings):
     assert take_check(owner).allowed is True
 
 
-def test_refused_check_logged_with_user_id(owner, settings, caplog):
+def test_rejected_check_logged_with_user_id(owner, settings, caplog):
     settings.EMAILSYNC_CHECK_RATE_LIMIT = 0
     caplog.set_level(logging.WARNING, logger="emailsync.ratelimit")
 

@@ -111,11 +111,11 @@ def site_mail(settings, smtp_server, trust_test_ca):
     return smtp_server
 
 
-def mail_to(smtp_server, address):
-    """Return the parsed messages the SMTP server received for address."""
+def mail_to(smtp_server, address, since):
+    """Return the parsed messages the SMTP server received for address after the first `since`."""
     return [
         message_from_bytes(received.data, policy=policy.default)
-        for received in smtp_server.messages if address in received.rcpt_tos
+        for received in smtp_server.messages[since:] if address in received.rcpt_tos
     ]
 
 
@@ -126,6 +126,7 @@ def mail_to(smtp_server, address):
 def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, dovecot, site_mail, inline_tasks,
                                         chromium):
     outside_loop(lambda: Profile.objects.create(user=owner, language=language))
+    mail_before = len(site_mail.messages)
     address, password = add_address_user(dovecot, site_mail)
     dovecot.append(address, "INBOX", [make_raw(subject=f"Hola {number}") for number in range(3)])
     dovecot.append(address, "Clientes", [make_raw(subject="Pedido")])
@@ -174,8 +175,10 @@ def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, 
     assert outside_loop(lambda: account.messages.count()) == 4
     assert (account.sharing_mode, account.sharing_level) == ("custom", "metadata")
     assert outside_loop(lambda: list(account.shared_users.values_list("pk", flat=True))) == [teammate.pk]
-    confirmations = mail_to(site_mail, owner.email)
-    assert [message["Subject"] for message in confirmations] == [TEXTS[language]["subject"].format(address=address)]
+    confirmations = mail_to(site_mail, owner.email, since=mail_before)
+    # Unfolding the encoded Subject header leaves the folding space in front.
+    subjects = [message["Subject"].strip() for message in confirmations]
+    assert subjects == [TEXTS[language]["subject"].format(address=address)]
 
 
 def open_email_configuration(page):
@@ -248,8 +251,9 @@ def test_browser_closed_port_shows_connection_refused(live_server, owner, langua
     page.wait_for_selector(".check-step.is-failed")
     screenshot(page, language, "14-custom-connection-refused")
 
-    port_error = page.locator("#id_incoming_port ~ .invalid-feedback, #error_1_id_incoming_port").first
-    assert TEXTS[language]["refused"] in port_error.inner_text()
+    failed_message = page.locator(".check-step.is-failed .check-step-message").inner_text()
+    assert TEXTS[language]["refused"] in failed_message
+    assert "is-invalid" in page.get_attribute("#id_incoming_port", "class")
     assert page.input_value("#id_email_address") == address
     assert page.input_value("#id_incoming_password") == ""
     assert outside_loop(lambda: MailAccount.objects.count()) == 0

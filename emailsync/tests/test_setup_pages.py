@@ -181,8 +181,10 @@ def test_preset_wrong_password_fails_at_login(owner_client, address_user, preset
     response = owner_client.post(gmail_url("password"), {"password": "wrong-" + password})
 
     assert response.status_code == 200
-    assert response.context["verification"].failed_step.key == "incoming_login"
-    assert response.context["form"].errors["password"] == [str(errors.message_for(errors.AUTH_FAILED))]
+    step = response.context["verification"].failed_step
+    assert step.key == "incoming_login"
+    assert step.message == str(errors.message_for(errors.AUTH_FAILED))
+    assert "The check failed here" in response.context["form"].errors["password"][0]
     assert MailAccount.objects.count() == 0
 
 
@@ -292,7 +294,8 @@ def test_custom_closed_port_shows_connection_refused(owner_client, address_user,
     step = response.context["verification"].failed_step
     assert step.key == "incoming_connect"
     assert step.error.code == errors.CONNECTION_REFUSED
-    assert response.context["form"].errors["incoming_port"] == [step.message]
+    assert "incoming_port" in response.context["form"].errors
+    assert step.message in response.content.decode()
     assert MailAccount.objects.count() == 0
 
 

@@ -1,5 +1,7 @@
 """The display of a failed connection check: the field it points at, and the help."""
 
+from django.utils.translation import gettext as _
+
 from .. import errors
 from ..providers import find_by_host
 
@@ -23,6 +25,19 @@ _FIELD_PART = {
 
 # Rejected logins after which the app-specific password help is shown.
 APP_PASSWORD_CODES = {errors.AUTH_FAILED, errors.APP_PASSWORD_NEEDED}
+
+
+def add_check_error(form, field, step):
+    """Mark the field a failed step points at, or the whole form when there is none.
+
+    The check panel above the form explains the failure and its fix in
+    full. The field only points there, because a paragraph under a narrow
+    Port field is hard to read.
+    """
+    if field is None:
+        form.add_error(None, step.message)
+    else:
+        form.add_error(field, _("The check failed here: the reason and the fix are shown above."))
 
 
 def custom_error_field(step, same_credentials):

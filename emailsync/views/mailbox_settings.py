@@ -28,7 +28,7 @@ from ..sync_options import (
 from ..sharing_setting import replace_exclusions, update_sharing
 from ..verify import ServerSettings
 from .access import account_required, is_setting_up, wizard_context
-from .checks import custom_error_field, help_for_failure, preset_error_field
+from .checks import add_check_error, custom_error_field, help_for_failure, preset_error_field
 from .setup import rate_limit_message
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def _save_servers(request, account, form, provider):
     except VerificationFailed as failure:
         step = failure.verification.failed_step
         field = preset_error_field(step) if provider else custom_error_field(step, same_credentials)
-        form.add_error(field, step.message)
+        add_check_error(form, field, step)
         return failure.verification
     except ValidationError as error:
         form.add_error("password" if provider else "incoming_password", error)

@@ -26,7 +26,7 @@ from ..services import VerificationFailed, connect_mailbox
 from ..sync_options import refresh_folder_list
 from ..verify import ServerSettings
 from .access import integrate_required, wizard_context
-from .checks import custom_error_field, help_for_failure, preset_error_field
+from .checks import add_check_error, custom_error_field, help_for_failure, preset_error_field
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def _connect(request, form, email_address, incoming, outgoing, *, error_field, *
         )
     except VerificationFailed as failure:
         step = failure.verification.failed_step
-        form.add_error(error_field(step), step.message)
+        add_check_error(form, error_field(step), step)
         return _Failure(failure.verification)
     except ValidationError as error:
         messages.info(request, error.messages[0])

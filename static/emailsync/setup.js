@@ -68,7 +68,7 @@
     update();
   }
 
-  /* A connection check takes a few seconds: say so, and prevent a second click. */
+  /* A connection check takes a few seconds: show that it runs, and prevent a second click. */
   function setUpBusyState(form) {
     var text = form.getAttribute("data-busy-text");
     if (!text) { return; }

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from emailsync import errors
 from emailsync.models import FromAddress, MailAccount
@@ -446,3 +447,17 @@ def test_connected_user_sent_from_wizard_to_mailbox(owner_client, owner, connect
     response = owner_client.get(CONNECT_URL)
 
     assert response.url == reverse("emailsync:mailbox")
+
+
+def test_wizard_survives_background_sync(owner_client, owner, address_user, presets_on_test_servers, inline_tasks):
+    address, password = address_user
+    owner_client.post(gmail_url(), {"protocol": "imap", "email_address": address})
+    owner_client.post(gmail_url("password"), {"password": password})
+    MailAccount.objects.filter(owner=owner).update(first_synced_at=timezone.now())
+
+    during = owner_client.get(reverse("emailsync:sharing"))
+    owner_client.post(reverse("emailsync:sync_options"), {"sync_window": "90"})
+    after = owner_client.get(reverse("emailsync:sharing"))
+
+    assert during.context["wizard_steps"]
+    assert "wizard_steps" not in after.context

@@ -55,18 +55,32 @@ def account_required(view):
     return integrate_required(wrapper)
 
 
-def is_setting_up(account):
+# Session key of the mailbox whose setup wizard the user is in, from the
+# successful connection until the first sync is started.
+SETUP_ACCOUNT_KEY = "emailsync_setup_account"
+
+
+def is_setting_up(request, account):
     """Tell whether the owner is still in the setup wizard of account.
 
-    The wizard ends when the first sync is requested; an account the
-    scheduler synced after the owner left the wizard is set up too.
+    The session marks the wizard from the connection until the owner starts
+    the first sync, so a sync that starts meanwhile (new mail seen by the
+    IDLE watcher) does not cut the wizard short. A mailbox never synced nor
+    asked to sync counts as in setup too, so the owner can resume it from
+    another browser.
     """
+    if request.session.get(SETUP_ACCOUNT_KEY) == account.pk:
+        return True
     return account.sync_requested_at is None and account.first_synced_at is None
 
 
-def wizard_context(current, account=None):
+def end_setup(request):
+    request.session.pop(SETUP_ACCOUNT_KEY, None)
+
+
+def wizard_context(current, request=None, account=None):
     """Return the template context of the wizard's progress bar, or {} outside the wizard."""
-    if account is not None and not is_setting_up(account):
+    if account is not None and not is_setting_up(request, account):
         return {}
     keys = [key for key, _label in WIZARD_STEPS]
     position = keys.index(current)

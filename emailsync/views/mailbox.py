@@ -34,7 +34,7 @@ def mailbox(request, account):
         "account": account,
         "status": mailbox_status(account),
         "folders": synced_folders(account),
-        "is_setting_up": is_setting_up(account),
+        "is_setting_up": is_setting_up(request, account),
         "is_gmail": account_is_gmail(account),
         "deactivate_url": deactivate_url(),
         "provider_name": provider.name if provider else "",

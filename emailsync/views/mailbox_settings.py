@@ -27,7 +27,7 @@ from ..sync_options import (
 )
 from ..sharing_setting import replace_exclusions, update_sharing
 from ..verify import ServerSettings
-from .access import account_required, is_setting_up, wizard_context
+from .access import account_required, end_setup, is_setting_up, wizard_context
 from .checks import add_check_error, custom_error_field, help_for_failure, preset_error_field
 from .setup import rate_limit_message
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def _done(request, account, next_step, message):
     """Go to the wizard's next step while setting up, else back to the mailbox page."""
-    if is_setting_up(account):
+    if is_setting_up(request, account):
         return redirect(next_step)
     messages.success(request, message)
     return redirect("emailsync:mailbox")
@@ -60,7 +60,7 @@ def from_addresses(request, account):
 
     return render(request, "emailsync/mailbox/from_addresses.html", {
         "account": account, "form": form, "addresses": account.from_addresses.all(), "section": "from",
-        **wizard_context("from", account),
+        **wizard_context("from", request, account),
     })
 
 
@@ -94,7 +94,7 @@ def server_details(request, account):
     """Show the incoming and outgoing servers; passwords are never shown."""
     return render(request, "emailsync/mailbox/server_details.html", {
         "account": account, "provider": get_provider(account.provider), "section": "servers",
-        **wizard_context("servers", account),
+        **wizard_context("servers", request, account),
     })
 
 
@@ -116,7 +116,7 @@ def server_edit(request, account):
     return render(request, "emailsync/mailbox/server_edit.html", {
         "account": account, "provider": provider, "form": form, "verification": verification,
         "help": help_for_failure(verification, provider, form if provider is None else None),
-        "default_ports_json": default_ports_json(), "section": "servers", **wizard_context("servers", account),
+        "default_ports_json": default_ports_json(), "section": "servers", **wizard_context("servers", request, account),
     })
 
 
@@ -184,7 +184,7 @@ def sharing(request, account):
 
     return render(request, "emailsync/mailbox/sharing.html", {
         "account": account, "form": form, "policy": policy, "section": "sharing",
-        **wizard_context("sharing", account),
+        **wizard_context("sharing", request, account),
     })
 
 
@@ -199,13 +199,14 @@ def sync_options(request, account):
     """
     form = SyncOptionsForm(request.POST or None, account=account, initial=SyncOptionsForm.initial_for(account))
     if request.method == "POST" and form.is_valid():
-        setting_up = is_setting_up(account)
+        setting_up = is_setting_up(request, account)
         reaches_further = update_sync_options(account, **form.options())
         # After the first sync, newly chosen folders or a longer period are
         # fetched at once rather than at the next scheduled sync.
         if setting_up or (account.first_synced_at is not None and form.has_changed()):
             queue_sync_now(account, full=reaches_further)
         if setting_up:
+            end_setup(request)
             messages.success(request, _("The first sync has started. You can leave this page: "
                                         "you will get an email when it is complete."))
         else:
@@ -214,8 +215,8 @@ def sync_options(request, account):
 
     return render(request, "emailsync/mailbox/sync_options.html", {
         "account": account, "form": form, "is_gmail": account_is_gmail(account),
-        "has_folders": account.folders.exists(), "is_setting_up": is_setting_up(account), "section": "sync",
-        **wizard_context("sync", account),
+        "has_folders": account.folders.exists(), "is_setting_up": is_setting_up(request, account), "section": "sync",
+        **wizard_context("sync", request, account),
     })
 
 

@@ -25,7 +25,7 @@ from ..providers import all_providers, get_provider
 from ..services import VerificationFailed, connect_mailbox
 from ..sync_options import refresh_folder_list
 from ..verify import ServerSettings
-from .access import integrate_required, wizard_context
+from .access import SETUP_ACCOUNT_KEY, integrate_required, wizard_context
 from .checks import add_check_error, custom_error_field, help_for_failure, preset_error_field
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,7 @@ def _connect(request, form, email_address, incoming, outgoing, *, error_field, *
         return redirect("emailsync:mailbox")
 
     request.session.pop(SESSION_KEY, None)
+    request.session[SETUP_ACCOUNT_KEY] = account.pk
     read_folder_list(account)
     messages.success(request, _("Your mailbox is connected: every check passed. Now choose how to use it."))
     return redirect("emailsync:from_addresses")

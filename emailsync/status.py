@@ -1,113 +1,106 @@
-"""The sync status shown to a mailbox's owner: state, progress and last error.
+"""The sync state of every mailbox, for operators: counts, errors, folders.
 
-The mailbox page renders it and its progress endpoint returns it as JSON,
-so both always agree.
+The whole report takes two queries however many accounts, folders and
+messages there are: counts come from subqueries and annotations, never
+from a loop over rows.
 """
 
-from dataclasses import dataclass
-
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from . import errors
-from .models import MailAccount
+from .models import Folder, MailAccount, Message, SyncFailure
 
-SETUP = "setup"
-WAITING = "waiting"
-QUEUED = "queued"
-SYNCING = "syncing"
-PAUSED = "paused"
-PROBLEM = "problem"
-UP_TO_DATE = "ok"
-
-# States in which the page keeps asking for news.
-CHANGING_STATES = {QUEUED, SYNCING, WAITING}
+# INBOX first, then Sent, then the rest by name.
+_ROLE_ORDER = {Folder.Role.INBOX: 0, Folder.Role.SENT: 1, Folder.Role.ALL_MAIL: 2}
 
 
-@dataclass
-class MailboxStatus:
-    state: str
-    label: str
-    message: str
-    done: int
-    total: int
-    last_synced_at: object
-    last_error: str
-    failed_count: int
-    is_first_sync_done: bool
+def _count_per_account(queryset):
+    """Return a subquery counting the rows of queryset for the outer account."""
+    counted = queryset.filter(account=OuterRef("pk")).order_by().values("account").annotate(total=Count("pk"))
+    return Coalesce(Subquery(counted.values("total")), Value(0))
 
-    @property
-    def percent(self):
-        if not self.total:
-            return None
-        return min(100, self.done * 100 // self.total)
 
-    @property
-    def progress_text(self):
-        return _("%(done)s of %(total)s messages") % {"done": self.done, "total": self.total}
+def _timestamp(value):
+    return value.isoformat() if value else None
 
-    @property
-    def is_changing(self):
-        return self.state in CHANGING_STATES
 
-    def as_json(self):
-        last_synced = date_format(timezone.localtime(self.last_synced_at), "DATETIME_FORMAT") if self.last_synced_at else ""
-        return {
-            "state": self.state, "label": self.label, "message": self.message,
-            "done": self.done, "total": self.total, "percent": self.percent, "progress_text": self.progress_text,
-            "last_synced": last_synced, "last_error": self.last_error,
-            "failed_count": self.failed_count, "is_first_sync_done": self.is_first_sync_done,
-            "is_changing": self.is_changing,
+def _error(code, detail, at, host="", port="", folder=""):
+    if not code:
+        return None
+    return {
+        "code": code,
+        "message": str(errors.message_for(code, host=host, port=port, folder=folder)),
+        "detail": detail,
+        "at": _timestamp(at),
+    }
+
+
+def _folder_status(folder):
+    return {
+        "name": folder.name,
+        "role": folder.role,
+        "sync_enabled": folder.is_sync_enabled,
+        "uidvalidity": folder.uidvalidity,
+        "messages": folder.location_count,
+        "server_messages": folder.server_message_count,
+        "backlog": folder.backlog,
+        "last_synced_at": _timestamp(folder.last_synced_at),
+        "last_error": _error(folder.last_error_code, folder.last_error_detail, folder.last_error_at, folder=folder.name),
+    }
+
+
+def _account_status(account, folders):
+    pause_reason = None
+    if account.status == MailAccount.Status.PAUSED and account.pause_reason:
+        pause_reason = {
+            "code": account.pause_reason,
+            "message": str(errors.message_for(
+                account.pause_reason, host=account.incoming_host, port=account.incoming_port,
+            )),
         }
+    return {
+        "account": account.pk,
+        "user": account.owner.get_username(),
+        "email": account.email_address,
+        "protocol": account.incoming_protocol,
+        "status": account.status,
+        "pause_reason": pause_reason,
+        "messages": account.message_count,
+        "failed": account.failed_count,
+        "last_error": _error(
+            account.last_error_code, account.last_error_detail, account.last_error_at,
+            host=account.incoming_host, port=account.incoming_port,
+        ),
+        "last_synced_at": _timestamp(account.last_synced_at),
+        "progress": {"done": account.progress_done, "total": account.progress_total},
+        "folders": [_folder_status(folder) for folder in folders],
+    }
 
 
-def is_syncing(account, now):
-    return bool(account.lease_owner) and account.lease_expires_at is not None and account.lease_expires_at > now
+def collect_mail_status(accounts=None):
+    """Return one dict per account, ordered by id, in the shape `mail_status --json` prints.
 
-
-def is_queued(account):
-    requested, started = account.sync_requested_at, account.sync_started_at
-    return requested is not None and (started is None or requested > started)
-
-
-def error_text(account, code):
-    return str(errors.message_for(code, host=account.incoming_host, port=account.incoming_port))
-
-
-def mailbox_status(account, now=None):
-    """Return the MailboxStatus of account, reading the row as it is now."""
-    now = now or timezone.now()
-    state, label, message = _describe(account, now)
-    return MailboxStatus(
-        state=state, label=label, message=message,
-        done=account.progress_done, total=account.progress_total,
-        last_synced_at=account.last_synced_at,
-        last_error=error_text(account, account.last_error_code) if account.last_error_code else "",
-        failed_count=account.failures.filter(resolved_at__isnull=True).count(),
-        is_first_sync_done=account.first_synced_at is not None,
+    `accounts` is an optional MailAccount queryset to report on; default all.
+    Runs two queries.
+    """
+    selected = accounts if accounts is not None else MailAccount.objects.all()
+    accounts = list(
+        selected.select_related("owner").annotate(
+            message_count=_count_per_account(Message.objects.all()),
+            failed_count=_count_per_account(SyncFailure.objects.filter(resolved_at__isnull=True)),
+        ).order_by("pk")
     )
 
+    folders_by_account = {account.pk: [] for account in accounts}
+    # A subquery rather than a list of ids, which could pass the
+    # database's limit on query parameters.
+    folders = Folder.objects.filter(account__in=selected.values("pk")).annotate(location_count=Count("locations"))
+    for folder in folders:
+        # An account connected between the two queries is left out.
+        if folder.account_id in folders_by_account:
+            folders_by_account[folder.account_id].append(folder)
+    for account_folders in folders_by_account.values():
+        account_folders.sort(key=lambda folder: (_ROLE_ORDER.get(folder.role, 3), folder.name))
 
-def _describe(account, now):
-    """Return (state, label, message) in the order that matters to the owner."""
-    if account.status == MailAccount.Status.PAUSED:
-        reason = error_text(account, account.pause_reason) if account.pause_reason else ""
-        return PAUSED, _("Paused"), reason or _("An administrator paused the sync of this mailbox.")
-    if is_syncing(account, now):
-        if account.progress_total:
-            message = _("Copying messages: %(done)s of %(total)s.") % {
-                "done": account.progress_done, "total": account.progress_total,
-            }
-        else:
-            message = _("Looking for messages on the server…")
-        return SYNCING, _("Syncing"), message
-    if is_queued(account):
-        return QUEUED, _("Starting"), _("The sync starts as soon as a worker is free, usually within a minute.")
-    if account.first_synced_at is None and account.sync_requested_at is None and account.last_synced_at is None:
-        return SETUP, _("Setup not finished"), _("Choose the last options and start the first sync.")
-    if account.last_error_code:
-        return PROBLEM, _("Sync problem"), error_text(account, account.last_error_code)
-    if account.first_synced_at is None:
-        return WAITING, _("Waiting for the first sync"), _("The first sync starts automatically in a few minutes.")
-    return UP_TO_DATE, _("Up to date"), _("New mail arrives automatically every few minutes.")
+    return [_account_status(account, folders_by_account[account.pk]) for account in accounts]

@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from emailsync import errors, status
+from emailsync import errors, owner_status as status
 from emailsync.accounts import record_error
 from emailsync.errors import MailError
 from emailsync.models import MailAccount, SyncFailure
-from emailsync.status import mailbox_status
+from emailsync.owner_status import mailbox_status
 from tests.support.mail import make_raw
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..models import Folder
 from ..providers import get_provider
 from ..sync_options import account_is_gmail, queue_sync_now
-from ..status import is_queued, is_syncing, mailbox_status
+from ..owner_status import is_queued, is_syncing, mailbox_status
 from .access import account_required, is_setting_up
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ app_name = "emailsync"
 # Pages under Settings > Channels > Email.
 settings_urlpatterns = [
     path("", setup.email_settings, name="settings"),
-    path("connect/", setup.choose_provider, name="connect"),
     path("connect/custom/", setup.custom_server, name="connect_custom"),
     path("connect/<slug:key>/", setup.provider_address, name="connect_provider"),
     path("connect/<slug:key>/password/", setup.provider_password, name="connect_password"),

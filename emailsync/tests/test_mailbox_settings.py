@@ -35,7 +35,7 @@ def reload(account):
 def test_mailbox_page_without_mailbox_goes_to_wizard(owner_client, url):
     response = owner_client.get(url)
 
-    assert response.url == reverse("emailsync:connect")
+    assert response.url == reverse("emailsync:settings")
 
 
 # --- From addresses ------------------------------------------------------------------

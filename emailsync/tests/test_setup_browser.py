@@ -185,7 +185,7 @@ def open_email_configuration(page):
     """Reach Email configuration through Settings in the menu, as a user would."""
     page.click("#main-nav .nav-link.dropdown-toggle >> nth=0")
     page.click("#main-nav a.dropdown-item[href='/settings/email/']")
-    page.wait_for_url("**/settings/email/connect/")
+    page.wait_for_url("**/settings/email/")
 
 
 def fill_custom_form(page, address, password, dovecot, smtp_server, incoming_port=None):
@@ -211,7 +211,7 @@ def test_browser_preset_wrong_password_then_right(live_server, owner, settings, 
     page = open_page(chromium, language)
     log_in(page, live_server, owner.username)
 
-    page.goto(live_server.url + reverse("emailsync:connect"))
+    page.goto(live_server.url + reverse("emailsync:settings"))
     page.click('[data-provider="gmail"]')
     page.check("input[name=protocol][value=imap]")
     page.fill("#id_email_address", address)
@@ -330,7 +330,7 @@ def test_browser_wizard_usable_with_keyboard(live_server, owner, settings, dovec
     address, _password = add_address_user(dovecot, smtp_server)
     page = open_page(chromium, "en")
     log_in(page, live_server, owner.username)
-    page.goto(live_server.url + reverse("emailsync:connect"))
+    page.goto(live_server.url + reverse("emailsync:settings"))
 
     tab_to(page, '[data-provider="gmail"]')
     page.keyboard.press("Enter")

@@ -15,7 +15,7 @@ from .conftest import add_address_user
 
 pytestmark = pytest.mark.django_db
 
-CONNECT_URL = reverse("emailsync:connect")
+SETTINGS_URL = reverse("emailsync:settings")
 CUSTOM_URL = reverse("emailsync:connect_custom")
 
 
@@ -43,7 +43,7 @@ def session_text():
 # --- Access --------------------------------------------------------------------
 
 SETUP_URL_NAMES = [
-    ("emailsync:settings", []), ("emailsync:connect", []), ("emailsync:connect_custom", []),
+    ("emailsync:settings", []), ("emailsync:connect_custom", []),
     ("emailsync:connect_provider", ["gmail"]), ("emailsync:connect_password", ["gmail"]),
     ("emailsync:mailbox", []), ("emailsync:progress", []), ("emailsync:from_addresses", []),
     ("emailsync:server_details", []), ("emailsync:server_edit", []), ("emailsync:sharing", []),
@@ -99,13 +99,14 @@ def test_custom_post_without_csrf_token_rejected(owner, dovecot, smtp_server):
 
 
 def test_settings_opens_provider_list_without_mailbox(owner_client):
-    response = owner_client.get(reverse("emailsync:settings"))
+    response = owner_client.get(SETTINGS_URL)
 
-    assert response.url == CONNECT_URL
+    assert response.status_code == 200
+    assert response.templates[0].name == "emailsync/email_settings.html"
 
 
 def test_provider_list_names_every_preset_and_other_email(owner_client):
-    content = owner_client.get(CONNECT_URL).content.decode()
+    content = owner_client.get(SETTINGS_URL).content.decode()
 
     for provider in PROVIDERS:
         assert f'data-provider="{provider.key}"' in content
@@ -444,7 +445,7 @@ def test_second_mailbox_is_refused(owner_client, owner, connect_account, mailbox
 def test_connected_user_sent_from_wizard_to_mailbox(owner_client, owner, connect_account, mailbox_user):
     connect_account(owner, *mailbox_user)
 
-    response = owner_client.get(CONNECT_URL)
+    response = owner_client.get(SETTINGS_URL)
 
     assert response.url == reverse("emailsync:mailbox")
 

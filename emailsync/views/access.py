@@ -49,7 +49,7 @@ def account_required(view):
     def wrapper(request, *args, **kwargs):
         account = MailAccount.objects.filter(owner=request.user).first()
         if account is None:
-            return redirect("emailsync:connect")
+            return redirect("emailsync:settings")
         return view(request, account, *args, **kwargs)
 
     return integrate_required(wrapper)

@@ -41,14 +41,7 @@ def _has_mailbox(user):
 
 @integrate_required
 def email_settings(request):
-    """Open Email configuration: the mailbox page, or the wizard when there is none."""
-    if _has_mailbox(request.user):
-        return redirect("emailsync:mailbox")
-    return redirect("emailsync:connect")
-
-
-@integrate_required
-def choose_provider(request):
+    """Open Email configuration: the list of providers, or the mailbox page once connected."""
     if _has_mailbox(request.user):
         return redirect("emailsync:mailbox")
     return render(request, "emailsync/email_settings.html", {

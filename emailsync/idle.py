@@ -117,11 +117,11 @@ class Supervisor:
     def refresh(self):
         # A mailbox never synced whose next attempt lies ahead is held while
         # its owner chooses the first sync's options in the setup pages.
-        held = Q(first_synced_at__isnull=True, next_attempt_at__gt=timezone.now())
+        in_setup_hold = Q(first_synced_at__isnull=True, next_attempt_at__gt=timezone.now())
         active = set(
             MailAccount.objects.filter(
                 status=MailAccount.Status.ACTIVE, incoming_protocol=Protocol.IMAP,
-            ).exclude(held).values_list("pk", flat=True)
+            ).exclude(in_setup_hold).values_list("pk", flat=True)
         )
         for account_id in list(self.watchers):
             watcher = self.watchers[account_id]

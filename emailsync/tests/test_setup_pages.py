@@ -1,5 +1,7 @@
 """The connection pages of the setup wizard, against the test Dovecot and SMTP server."""
 
+import logging
+
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -462,3 +464,15 @@ def test_wizard_survives_background_sync(owner_client, owner, address_user, pres
 
     assert during.context["wizard_steps"]
     assert "wizard_steps" not in after.context
+
+
+def test_wizard_never_logs_password(owner_client, address_user, presets_on_test_servers, caplog):
+    caplog.set_level(logging.DEBUG)
+    address, password = address_user
+
+    owner_client.post(gmail_url(), {"protocol": "imap", "email_address": address})
+    owner_client.post(gmail_url("password"), {"password": "wrong-" + password})
+    owner_client.post(gmail_url("password"), {"password": password})
+
+    assert MailAccount.objects.count() == 1
+    assert password not in caplog.text

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -109,8 +109,12 @@ def sync_account(account_id, full=False, progress=None, worker=None):
     started = time.monotonic()
     report = SyncReport(account_id=account_id)
     owner = worker or worker_name()
-    account = MailAccount.objects.select_related("owner").get(pk=account_id)
+    account = MailAccount.objects.select_related("owner").filter(pk=account_id).first()
 
+    if account is None:
+        # Deactivated after this sync was queued.
+        report.skipped_reason = "deactivated"
+        return report
     if account.status != MailAccount.Status.ACTIVE:
         report.skipped_reason = "paused"
         return report
@@ -120,13 +124,19 @@ def sync_account(account_id, full=False, progress=None, worker=None):
         return report
 
     try:
-        _run(account, report, full, progress, owner)
-    except MailError as error:
-        report.error = error
-        accounts.record_error(account, error)
+        _run_and_record_error(account, report, full, progress, owner)
     except LeaseLost:
-        report.skipped_reason = "lease_lost"
-        logger.warning("Lease lost during sync: account=%s", account_id)
+        if is_deactivating(account_id):
+            _stop_for_deactivation(report)
+        else:
+            report.skipped_reason = "lease_lost"
+            logger.warning("Lease lost during sync: account=%s", account_id)
+    except (DatabaseError, MailAccount.DoesNotExist):
+        # Deactivation deletes the account's rows under a running sync, so
+        # a write between two lease renewals can hit a row that is gone.
+        if not is_deactivating(account_id):
+            raise
+        _stop_for_deactivation(report)
     finally:
         release(account_id, owner)
         report.seconds = time.monotonic() - started
@@ -138,6 +148,24 @@ def sync_account(account_id, full=False, progress=None, worker=None):
         len(report.folder_errors), report.error.code if report.error else "", report.seconds,
     )
     return report
+
+
+def is_deactivating(account_id):
+    """Return True when the account is gone or a deactivation is deleting it."""
+    return not MailAccount.objects.filter(pk=account_id).exclude(pause_reason=errors.DEACTIVATING).exists()
+
+
+def _stop_for_deactivation(report):
+    report.skipped_reason = "deactivated"
+    logger.info("Sync stopped, the account is being deactivated: account=%s", report.account_id)
+
+
+def _run_and_record_error(account, report, full, progress, owner):
+    try:
+        _run(account, report, full, progress, owner)
+    except MailError as error:
+        report.error = error
+        accounts.record_error(account, error)
 
 
 def _run(account, report, full, progress, owner):
@@ -157,6 +185,8 @@ def _run(account, report, full, progress, owner):
         folders = refresh_folders(account, session)
         context = _FolderContext(account, session, report, progress, owner, account.own_addresses())
         for folder in folders:
+            if not renew(account.pk, owner):
+                raise LeaseLost()
             if full:
                 _forget_checkpoint(folder)
             try:
@@ -372,10 +402,14 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
                 flags=list(item.get(b"FLAGS", ())),
             ))
 
-        if not renew(account.pk, context.owner):
-            raise LeaseLost()
         checkpoint = max(chunk) if advance_checkpoint else None
-        result = store_batch(account, folder, folder.uidvalidity, batch, context.own_addresses, checkpoint)
+        # The renewal locks the account row until the batch commits. A
+        # deactivation that starts meanwhile waits for the batch and then
+        # deletes it, and the next renewal fails.
+        with transaction.atomic():
+            if not renew(account.pk, context.owner):
+                raise LeaseLost()
+            result = store_batch(account, folder, folder.uidvalidity, batch, context.own_addresses, checkpoint)
         context.report.created += result.created
         context.report.linked += result.linked
         context.report.failed += result.failed

@@ -20,13 +20,34 @@ def dovecot():
     server.stop()
 
 
+# Dovecot 2.3's post-login capabilities without CONDSTORE, QRESYNC,
+# LIST-STATUS and IDLE: a server like many older ones.
+PLAIN_CAPABILITIES = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND "
+    "UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH BINARY MOVE LITERAL+ SPECIAL-USE"
+)
+
+
+@pytest.fixture(scope="session")
+def plain_dovecot(dovecot):
+    """A second Dovecot that offers none of the IMAP extensions for changes."""
+    server = Dovecot(imap_capability=f"imap_capability = {PLAIN_CAPABILITIES}", ssl_from=dovecot).start()
+    yield server
+    server.stop()
+
+
+def add_mailbox_user(server):
+    """Create a fresh, empty mailbox on a test Dovecot: (login, password)."""
+    login = f"user{next(_counter)}-{uuid.uuid4().hex[:6]}"
+    password = f"pw-{uuid.uuid4().hex[:8]}"
+    server.add_user(login, password)
+    return login, password
+
+
 @pytest.fixture
 def mailbox_user(dovecot):
     """A fresh, empty mailbox on the session's Dovecot: (login, password)."""
-    login = f"user{next(_counter)}-{uuid.uuid4().hex[:6]}"
-    password = f"pw-{uuid.uuid4().hex[:8]}"
-    dovecot.add_user(login, password)
-    return login, password
+    return add_mailbox_user(dovecot)
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +111,11 @@ def connect_account(dovecot, smtp_server, trust_test_ca):
     from emailsync.services import connect_mailbox
     from emailsync.verify import ServerSettings
 
-    def connect(user, login, password, email=None, security="starttls", **options):
+    def connect(user, login, password, email=None, security="starttls", server=None, **options):
+        server = server or dovecot
         smtp_server.users[login] = password
         incoming = ServerSettings(
-            "imap", dovecot.host, dovecot.imap_port if security != "ssl" else dovecot.imaps_port,
+            "imap", server.host, server.imap_port if security != "ssl" else server.imaps_port,
             security, login, password,
         )
         outgoing = ServerSettings("smtp", smtp_server.host, smtp_server.port, "starttls", login, password)

@@ -9,6 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path(getattr(settings, "ADMIN_URL", "admin/"), admin.site.urls),
-    path("settings/email/", include("emailsync.urls")),
+    path("", include("emailsync.urls")),
     path("", include("crm.urls")),
 ]

@@ -18,7 +18,8 @@ Nothing on the mail server changes, so connecting the same mailbox again
 brings every message back with a full sync.
 
 A deactivation that dies midway leaves the account paused as DEACTIVATING.
-Running it again after the claim expires (LEASE_SECONDS) finishes the work.
+Running it again after the claim expires (EMAILSYNC_LEASE_SECONDS) finishes
+the work.
 """
 
 import logging
@@ -27,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,7 +38,6 @@ from .models import (
     Folder, FromAddress, MailAccount, Message, MessageLocation, Participant, Pop3Seen, RawMessage,
     SharingExclusion, SyncFailure,
 )
-from .sync import LEASE_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def claim_for_deactivation(account):
         status=MailAccount.Status.PAUSED,
         pause_reason=errors.DEACTIVATING,
         lease_owner=marker,
-        lease_expires_at=now + timedelta(seconds=LEASE_SECONDS),
+        lease_expires_at=now + timedelta(seconds=settings.EMAILSYNC_LEASE_SECONDS),
     )
     if not claimed:
         raise DeactivationBusy(f"account {account.pk} not found or claimed by another deactivation")
@@ -140,7 +141,7 @@ def claim_for_deactivation(account):
 
 def _renew_claim(account, marker):
     renewed = MailAccount.objects.filter(pk=account.pk, lease_owner=marker).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS),
+        lease_expires_at=timezone.now() + timedelta(seconds=settings.EMAILSYNC_LEASE_SECONDS),
     )
     if not renewed:
         raise DeactivationBusy(f"account {account.pk} claimed by another deactivation meanwhile")

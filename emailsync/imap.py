@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from imapclient import IMAPClient, exceptions as imap_exceptions
 from imapclient import imapclient as imapclient_module
+from imapclient.imap_utf7 import decode as decode_utf7, encode as encode_utf7
+from imapclient.response_parser import parse_fetch_response, parse_response
 
 from . import errors, network
 from .errors import MailError
@@ -84,6 +86,13 @@ class FolderStatus:
     uidnext: int | None
     exists: int
     highestmodseq: int | None
+    # Filled by a QRESYNC EXAMINE (RFC 7162 3.2.5): UIDs expunged and
+    # {uid: (flags, modseq)} changed since the given HIGHESTMODSEQ.
+    vanished: list = field(default_factory=list)
+    changed_flags: dict = field(default_factory=dict)
+
+
+STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
 
 
 class ImapSession:
@@ -220,7 +229,198 @@ class ImapSession:
         except (imaplib.IMAP4.error, OSError) as exc:
             raise self._fail(exc) from None
 
-    def fetch_messages(self, uids, modseq=False):
+    def _quote(self, name):
+        """Return a folder name encoded in modified UTF-7 and quoted (RFC 3501 5.1.3)."""
+        encoded = encode_utf7(name)
+        return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+    def _status_items(self):
+        items = list(STATUS_ITEMS)
+        if self.has_capability("CONDSTORE"):
+            items.append("HIGHESTMODSEQ")
+        return "(" + " ".join(items) + ")"
+
+    def list_with_status(self):
+        """Return (folders, {name: status dict}) in as few commands as possible.
+
+        With LIST-STATUS (RFC 5819) this is one command. Without it, LIST is
+        followed by STATUS commands for every selectable folder, sent
+        together before any reply is read (pipelined), so the cost is two
+        round trips whatever the number of folders.
+        """
+        if self.has_capability("LIST-STATUS"):
+            return self._list_status_extended()
+        folders = self.list_folders()
+        names = [info.name for info in folders if info.is_selectable]
+        return folders, self.status_many(names)
+
+    def _list_status_extended(self):
+        imap = self.client._imap
+        return_options = "(SPECIAL-USE STATUS " + self._status_items() + ")"
+        if not self.has_capability("SPECIAL-USE"):
+            return_options = "(STATUS " + self._status_items() + ")"
+        try:
+            imap.untagged_responses.pop("STATUS", None)
+            imap.untagged_responses.pop("LIST", None)
+            typ, data = imap._simple_command("LIST", '""', '"*"', "RETURN", return_options)
+            if typ != "OK":
+                raise MailError(errors.PROTOCOL_ERROR, f"LIST-STATUS: {data!r}", host=self.host, port=self.port)
+            _typ, listed = imap._untagged_response(typ, data, "LIST")
+            _typ, statuses = imap._untagged_response(typ, data, "STATUS")
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+        folders = [
+            FolderInfo(name=name, delimiter=_text(delimiter), flags=list(flags))
+            for flags, delimiter, name in self.client._proc_folder_list(listed)
+        ]
+        return folders, _parse_statuses(statuses)
+
+    def status_many(self, names):
+        """Send STATUS for every name at once, then read the replies."""
+        if not names:
+            return {}
+        imap = self.client._imap
+        items = self._status_items()
+        try:
+            imap.untagged_responses.pop("STATUS", None)
+            tags = [imap._command("STATUS", self._quote(name).decode("ascii"), items) for name in names]
+            lines = []
+            for tag in tags:
+                typ, data = imap._command_complete("STATUS", tag)
+                if typ == "OK":
+                    _typ, found = imap._untagged_response(typ, data, "STATUS")
+                    lines.extend(item for item in found if item)
+                    imap.untagged_responses.pop("STATUS", None)
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+        return _parse_statuses(lines)
+
+    def enable_qresync(self):
+        """ENABLE QRESYNC (RFC 7162 3.2.3); returns False where it is not offered."""
+        if not self.has_capability("QRESYNC"):
+            return False
+        try:
+            self.client.enable("QRESYNC")
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise self._fail(exc) from None
+        return True
+
+    def examine_changes(self, folder_name, uidvalidity, modseq, known_uids=None):
+        """EXAMINE with QRESYNC: one command returns the folder's status,
+        the UIDs expunged and the flags changed since `modseq`."""
+        imap = self.client._imap
+        parameter = f"(QRESYNC ({uidvalidity} {modseq}))"
+        try:
+            for key in ("VANISHED", "FETCH", "EXISTS", "HIGHESTMODSEQ", "UIDNEXT", "UIDVALIDITY"):
+                imap.untagged_responses.pop(key, None)
+            typ, data = imap._simple_command("EXAMINE", self._quote(folder_name).decode("ascii"), parameter)
+            if typ != "OK":
+                raise MailError(errors.FOLDER_NOT_FOUND, _text(data[0] if data else ""), folder=folder_name, host=self.host)
+            imap.state = "SELECTED"
+            untagged = {key: list(value) for key, value in imap.untagged_responses.items()}
+            imap.untagged_responses.clear()
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+
+        status = FolderStatus(
+            uidvalidity=int(_first(untagged.get("UIDVALIDITY"))),
+            uidnext=_int_or_none(_first(untagged.get("UIDNEXT"))),
+            exists=int(_first(untagged.get("EXISTS")) or 0),
+            highestmodseq=_int_or_none(_first(untagged.get("HIGHESTMODSEQ"))),
+        )
+        for line in untagged.get("VANISHED", []):
+            status.vanished.extend(_parse_vanished(line))
+        fetched = parse_fetch_response(untagged.get("FETCH", []), True, True) if untagged.get("FETCH") else {}
+        for uid, item in fetched.items():
+            modseq_value = item.get(b"MODSEQ")
+            status.changed_flags[uid] = (
+                [_text(flag) for flag in item.get(b"FLAGS", ())],
+                int(modseq_value[0]) if modseq_value else None,
+            )
+        return status
+
+    def fetch_flags_changed_since(self, modseq):
+        """Return {uid: (flags, modseq)} changed since modseq (RFC 7162 3.1.4)."""
+        return self._fetch_flags("1:*", f"(CHANGEDSINCE {modseq})")
+
+    def fetch_flags(self, uids):
+        """Return {uid: (flags, modseq or None)} for the given UIDs."""
+        if not uids:
+            return {}
+        return self._fetch_flags(",".join(str(uid) for uid in uids), None)
+
+    def _fetch_flags(self, uid_set, modifier):
+        imap = self.client._imap
+        args = ["UID", "FETCH", uid_set, "(UID FLAGS)"]
+        if modifier:
+            args.append(modifier)
+        try:
+            imap.untagged_responses.pop("FETCH", None)
+            tag = imap._command(*args)
+            typ, data = imap._command_complete("FETCH", tag)
+            if typ != "OK":
+                raise MailError(errors.PROTOCOL_ERROR, f"FETCH FLAGS: {data!r}", host=self.host, port=self.port)
+            _typ, lines = imap._untagged_response(typ, data, "FETCH")
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+        lines = [line for line in lines if line]
+        parsed = parse_fetch_response(lines, True, True) if lines else {}
+        result = {}
+        for uid, item in parsed.items():
+            modseq_value = item.get(b"MODSEQ")
+            result[uid] = (
+                [_text(flag) for flag in item.get(b"FLAGS", ())],
+                int(modseq_value[0]) if modseq_value else None,
+            )
+        return result
+
+    def fetch_fingerprints(self, uids, gmail=False):
+        """Fetch what identifies a message without its body.
+
+        Returns {uid: {"size", "internal_date", "header", "gm_msgid",
+        "flags"}};
+        the sync uses it to recognise a message it already stores (moved,
+        copied, or seen again after a UIDVALIDITY change) without
+        downloading it again.
+        """
+        items = [b"RFC822.SIZE", b"INTERNALDATE", b"FLAGS", b"BODY.PEEK[HEADER]"]
+        if gmail:
+            items.append(b"X-GM-MSGID")
+        try:
+            response = self.client.fetch(list(uids), items)
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+        result = {}
+        for uid, item in response.items():
+            result[uid] = {
+                "size": item.get(b"RFC822.SIZE"),
+                "internal_date": item.get(b"INTERNALDATE"),
+                "header": bytes(item.get(b"BODY[HEADER]") or b""),
+                "gm_msgid": item.get(b"X-GM-MSGID"),
+                "flags": [_text(flag) for flag in item.get(b"FLAGS", ())],
+            }
+        return result
+
+    def idle_start(self):
+        try:
+            self.client.idle()
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise self._fail(exc) from None
+
+    def idle_wait(self, timeout):
+        """Wait for untagged responses during IDLE; returns them (maybe [])."""
+        try:
+            return self.client.idle_check(timeout=timeout)
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+
+    def idle_stop(self):
+        try:
+            return self.client.idle_done()
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            raise self._fail(exc) from None
+
+    def fetch_messages(self, uids, modseq=False, gmail=False):
         """Fetch raw bodies (BODY.PEEK, never setting \\Seen) and metadata.
 
         Returns {uid: {b"BODY[]": bytes, b"INTERNALDATE": datetime,
@@ -230,6 +430,8 @@ class ImapSession:
         items = [FETCH_BODY, b"INTERNALDATE", b"FLAGS", b"RFC822.SIZE"]
         if modseq:
             items.append(b"MODSEQ")
+        if gmail:
+            items.append(b"X-GM-MSGID")
         try:
             return self.client.fetch(list(uids), items)
         except (imaplib.IMAP4.error, OSError, EOFError) as exc:
@@ -261,3 +463,64 @@ def _int_or_none(value):
     if isinstance(value, (list, tuple)):
         value = value[0] if value else None
     return int(value) if value is not None else None
+
+
+def stored_flags(flags):
+    """Return flags as sorted text, without \\Recent: RFC 3501 makes it a
+    per-session flag, so it says nothing about the message itself."""
+    return sorted({_text(flag) for flag in flags if _text(flag).lower() != "\\recent"})
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _first(values):
+    if not values:
+        return None
+    value = values[0]
+    return value.split()[0] if isinstance(value, bytes) and value.split() else value
+
+
+def _parse_statuses(lines):
+    """Parse untagged STATUS lines into {folder name: {item: int}}."""
+    result = {}
+    for line in lines:
+        if not line:
+            continue
+        try:
+            parsed = parse_response([line])
+        except Exception:  # noqa: BLE001 - a malformed line must not hide the others
+            logger.warning("Unparsable STATUS line ignored: %r", line[:200])
+            continue
+        if len(parsed) < 2:
+            continue
+        name, items = parsed[0], parsed[-1]
+        if isinstance(name, bytes):
+            name = decode_utf7(name)
+        elif isinstance(name, int):
+            name = str(name)
+        values = {}
+        for key, value in zip(items[::2], items[1::2]):
+            values[_text(key).upper()] = int(value)
+        result[name] = values
+    return result
+
+
+def _parse_vanished(line):
+    """Parse "(EARLIER) 1:3,7" into a list of UIDs."""
+    text = _text(line)
+    if text.upper().startswith("(EARLIER)"):
+        text = text[len("(EARLIER)"):]
+    uids = []
+    for part in text.strip().split(","):
+        if ":" in part:
+            low, high = part.split(":", 1)
+            if low.isdigit() and high.isdigit():
+                low, high = sorted((int(low), int(high)))
+                uids.extend(range(low, high + 1))
+        elif part.strip().isdigit():
+            uids.append(int(part))
+    return uids

@@ -276,6 +276,9 @@ class Folder(models.Model):
     backlog = models.PositiveIntegerField(default=0)
 
     last_synced_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    # Servers without CONDSTORE announce no flag changes, so flags are
+    # re-read now and then instead.
+    flags_checked_at = models.DateTimeField(null=True, blank=True)
     last_error_code = models.CharField(max_length=40, blank=True)
     last_error_detail = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -444,6 +447,32 @@ class SyncFailure(models.Model):
                 condition=models.Q(folder__isnull=False),
             ),
         ]
+
+
+class SyncRun(models.Model):
+    """One sync of one account by one worker: the history operators read."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("Running")
+        OK = "ok", _("Completed")
+        ERROR = "error", _("Failed")
+        STOPPED = "stopped", _("Stopped")
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    worker = models.CharField(max_length=100)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    created = models.PositiveIntegerField(default=0)
+    linked = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        ordering = ["-started_at"]
 
 
 class Pop3Seen(models.Model):

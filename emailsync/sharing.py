@@ -4,9 +4,9 @@ Every list, detail page, download and count of messages goes through
 `visible_messages`, so the sharing rules live in one place.
 """
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from .models import MailAccount, Message, SharingMode
+from .models import MailAccount, Message, SharingLevel, SharingMode
 
 
 def visible_messages(user):
@@ -24,3 +24,15 @@ def visible_messages(user):
         | Q(sharing_mode=SharingMode.CUSTOM, shared_groups__in=user.groups.all())
     ).values("pk")
     return Message.objects.filter(Q(owner=user) | Q(account__in=shared_accounts))
+
+
+def annotate_content_visibility(messages, user):
+    """Add `is_content_visible` to each message: whether `user` may read its content.
+
+    Content is the body, the snippet and the attachments. The owner always
+    sees it; other users see it only when the mailbox shares whole messages
+    rather than metadata (date, From, To, subject). Apply it to a queryset
+    already limited by `visible_messages(user)`.
+    """
+    condition = Q(owner_id=user.pk) | Q(account__sharing_level=SharingLevel.FULL)
+    return messages.annotate(is_content_visible=ExpressionWrapper(condition, output_field=BooleanField()))

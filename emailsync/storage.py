@@ -17,6 +17,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from . import parsing
+from .imap import stored_flags
 from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
     locations = [
         MessageLocation(
             message_id=known[fetched.content_hash], folder=folder, uidvalidity=uidvalidity,
-            uid=fetched.uid, flags=[_flag_text(flag) for flag in fetched.flags], modseq=fetched.modseq,
+            uid=fetched.uid, flags=stored_flags(fetched.flags), modseq=fetched.modseq,
         )
         for fetched in batch
     ]
@@ -214,6 +215,22 @@ def _link_crm_copies(account, new_messages, known):
         known[digest] = pk
 
 
+def link_locations(folder, uidvalidity, known):
+    """Add locations for messages recognised without download.
+
+    `known` is {uid: (message pk, flags)}.
+    """
+    if not known:
+        return
+    MessageLocation.objects.bulk_create(
+        [
+            MessageLocation(message_id=pk, folder=folder, uidvalidity=uidvalidity, uid=uid, flags=stored_flags(flags))
+            for uid, (pk, flags) in known.items()
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def record_failure(account, folder, uidvalidity, uid, reason_code, exc):
     """Record (or count again) a message that could not be stored."""
     detail = f"{type(exc).__name__}: {exc}"[:2000]
@@ -236,7 +253,4 @@ def record_failure(account, folder, uidvalidity, uid, reason_code, exc):
         account.pk, folder.pk, uid, reason_code, failure.attempts,
     )
 
-
-def _flag_text(flag):
-    return flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag)
 

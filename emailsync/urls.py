@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+
+from .views import messages, setup
 
 app_name = "emailsync"
 
-urlpatterns = []
+# Pages under Settings > Channels > Email.
+settings_urlpatterns = [
+    path("", setup.email_settings, name="settings"),
+]
+
+urlpatterns = [
+    path("settings/email/", include(settings_urlpatterns)),
+    path("messages/<int:pk>/", messages.message_detail, name="message_detail"),
+]

@@ -8,6 +8,8 @@ secrets and refuses to start without them.
 from pathlib import Path
 
 import environ
+import xstatic.pkg.bootstrap
+from django.contrib.messages import constants as message_constants
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -112,10 +114,18 @@ TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Bootstrap comes from the XStatic-Bootstrap package and is served by the
+# site itself (collectstatic and WhiteNoise), never from a CDN.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Bootstrap names the red alert "danger", Django's messages call it "error".
+MESSAGE_TAGS = {message_constants.ERROR: "danger"}
 
 # Outgoing mail of the product itself (confirmations, warnings), not the
 # users' mailboxes.
@@ -141,6 +151,14 @@ EMAILSYNC_CA_FILE = env.str("EMAILSYNC_CA_FILE", default="")
 EMAILSYNC_TIMEOUT = env.float("EMAILSYNC_TIMEOUT", default=30.0)
 # Messages fetched per IMAP FETCH command and stored per transaction.
 EMAILSYNC_BATCH_SIZE = env.int("EMAILSYNC_BATCH_SIZE", default=200)
+# Seconds a worker holds an account while syncing it; a worker that dies
+# loses the account to another after this long. Renewed after every batch.
+EMAILSYNC_LEASE_SECONDS = env.int("EMAILSYNC_LEASE_SECONDS", default=300)
+# Servers without CONDSTORE do not announce flag changes: re-read the flags
+# of the newest EMAILSYNC_FLAGS_REFRESH_LIMIT messages of each folder at most
+# this often (minutes).
+EMAILSYNC_FLAGS_REFRESH_MINUTES = env.int("EMAILSYNC_FLAGS_REFRESH_MINUTES", default=15)
+EMAILSYNC_FLAGS_REFRESH_LIMIT = env.int("EMAILSYNC_FLAGS_REFRESH_LIMIT", default=2000)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.

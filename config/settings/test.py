@@ -18,3 +18,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # a sync and a deactivation in two threads could not wait for each
     # other as production processes do.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
+# pytest-django turns DEBUG off, so WhiteNoise would index STATIC_ROOT, which
+# the tests never collect; serve files from the finders as in development.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

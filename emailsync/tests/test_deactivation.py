@@ -242,7 +242,7 @@ def test_sync_of_deactivated_account_is_skipped(account, owner):
 
     report = sync_account(account_id)
 
-    assert report.skipped_reason == "deactivated"
+    assert report.skipped_reason == "deleted"
 
 
 # --- A sync running meanwhile ---------------------------------------------

@@ -53,7 +53,11 @@ def _ensure_mail_user():
 class Dovecot:
     """Start with `start()`, stop with `stop()` (SIGTERM to the master's PID)."""
 
-    def __init__(self, extra_config="", extra_passdb="", extra_mechanisms="", imap_capability=""):
+    def __init__(self, extra_config="", extra_passdb="", extra_mechanisms="", imap_capability="",
+                 ssl_from=None):
+        """`ssl_from`: another Dovecot whose certificate to reuse, so one CA
+        file trusts both."""
+        self.ssl_from = ssl_from
         self.dir = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))
         self.dir.chmod(0o755)
         self.extra_config = extra_config
@@ -83,7 +87,12 @@ class Dovecot:
     def _write_config(self):
         for name in ("run", "state", "log", "mail"):
             (self.dir / name).mkdir(exist_ok=True)
-        write_self_signed(self.dir / "ssl")
+        if self.ssl_from is not None:
+            (self.dir / "ssl").mkdir(exist_ok=True)
+            for name in ("cert.pem", "key.pem"):
+                shutil.copy(self.ssl_from.dir / "ssl" / name, self.dir / "ssl" / name)
+        else:
+            write_self_signed(self.dir / "ssl")
         (self.dir / "users").mkdir(exist_ok=True)
         (self.dir / "users").chmod(0o755)
 
@@ -100,7 +109,6 @@ class Dovecot:
                 f"default_internal_user = {mail_user}\n"
                 f"default_internal_group = {mail_group}\n"
                 f"default_login_user = {mail_user}\n"
-                "service anvil {\n  chroot =\n}\n"
             )
             login_chroot = "chroot ="
 
@@ -108,7 +116,7 @@ class Dovecot:
             "DIR": str(self.dir), "IMAP_PORT": self.imap_port, "IMAPS_PORT": self.imaps_port,
             "POP3_PORT": self.pop3_port, "POP3S_PORT": self.pop3s_port,
             "MAIL_USER": mail_user, "MAIL_GROUP": mail_group, "NON_ROOT": non_root,
-            "LOGIN_CHROOT": login_chroot, "EXTRA": self.extra_config,
+            "LOGIN_CHROOT": login_chroot, "ANVIL_CHROOT": login_chroot, "EXTRA": self.extra_config,
             "EXTRA_PASSDB": self.extra_passdb, "EXTRA_MECHANISMS": self.extra_mechanisms,
             "IMAP_CAPABILITY": self.imap_capability,
         }
@@ -173,6 +181,25 @@ class Dovecot:
         temporary.chmod(0o644)
         os.replace(temporary, users_file)
         return name
+
+    def change_password(self, name, password):
+        """Change a user's password and wait until Dovecot applies it.
+
+        Dovecot re-reads a passwd-file it has already loaded only after a
+        few seconds, so this polls until the old password is rejected.
+        """
+        old = self.users[name]
+        self.add_user(name, password)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                probe = IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=10)
+                probe.login(name, old)
+                probe.logout()
+            except IMAPClient.Error:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"dovecot kept the old password of {name}")
 
     def client(self, user, tls=False):
         """Return a logged-in IMAPClient for a test user (plain or IMAPS)."""

@@ -1,0 +1,1 @@
+"""Views of the email app, one module per area so features stay apart."""

@@ -1,0 +1,81 @@
+"""Pages that show stored messages."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from ..activity import record_interaction
+from ..html import sanitize_email_html
+from ..models import Message
+from ..parsing import ensure_body_parsed
+from ..problems import describe_parse_problem
+from ..sharing import annotate_content_visibility, visible_messages
+
+
+@login_required
+def message_detail(request, pk):
+    """Show one message that the user may see, with its sanitised HTML body."""
+    message = get_visible_message(request.user, pk)
+    allow_images = request.GET.get("images") == "1"
+
+    context = {"message": message, "back_url": get_back_url(request)}
+    if message.is_content_visible:
+        context.update(get_message_content(message, allow_images))
+        if message.direction == Message.Direction.RECEIVED:
+            record_interaction(request.user)
+
+    response = render(request, "emailsync/message_detail.html", context)
+    response["Content-Security-Policy"] = build_message_page_policy(allow_images)
+    return response
+
+
+def get_visible_message(user, pk):
+    """Return message `pk` if `user` may see it, or raise Http404."""
+    messages = annotate_content_visibility(visible_messages(user), user)
+    return get_object_or_404(messages.select_related("account", "owner"), pk=pk)
+
+
+def get_message_content(message, allow_images):
+    """Parse the body if needed and return the template context for its content."""
+    if not message.is_body_parsed:
+        ensure_body_parsed(message)
+
+    html = sanitize_email_html(message.html_body, allow_images) if message.html_body else None
+    # The template escapes this whole document into the iframe's srcdoc
+    # attribute with force_escape, because rendered templates are marked safe.
+    frame = render_to_string("emailsync/message_frame.html", {"html": html.html}) if html else ""
+    problems = [describe_parse_problem(code) for code in message.parse_problems]
+    return {"html": html, "html_frame": frame, "images_allowed": allow_images, "parse_problems": problems}
+
+
+def get_back_url(request):
+    """Return the `next` parameter when it points into this site, else None."""
+    url = request.GET.get("next")
+    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return None
+
+
+def build_message_page_policy(allow_images):
+    """Return the Content-Security-Policy of the message page.
+
+    The sanitised HTML sits in an iframe's srcdoc, and a srcdoc document
+    inherits this policy, so the policy also applies to the message itself.
+    No script runs, nothing loads from elsewhere, and remote images load
+    only after the reader asked for them. Style attributes stay allowed
+    because email layouts depend on them.
+    """
+    image_sources = "'self' data: https: http:" if allow_images else "'self' data:"
+    directives = [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        f"img-src {image_sources}",
+        "font-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(directives)

@@ -1,12 +1,13 @@
 from django.urls import include, path
 
-from .views import messages, setup
+from .views import deactivation, messages, setup
 
 app_name = "emailsync"
 
 # Pages under Settings > Channels > Email.
 settings_urlpatterns = [
     path("", setup.email_settings, name="settings"),
+    path("<int:account_id>/deactivate/", deactivation.deactivate, name="deactivate"),
 ]
 
 urlpatterns = [

@@ -89,7 +89,7 @@ class UserAdmin(RegisteredUserAdmin):
         account = MailAccount.objects.filter(owner=user).first()
         state = cleanup.user_state(user, account)
         warnings = list(user.cleanup_warnings.all())
-        sent = [policy.SentWarning(item.rule, item.applies_on) for item in warnings]
+        sent = [policy.SentWarning(item.rule, item.applies_on, item.sent_at) for item in warnings]
         result = policy.plan(state, policy.site_today(), sent)
         return render_to_string("admin/retention/cleanup_schedule.html", {
             "rows": schedule_rows(result, state, warnings),
@@ -118,7 +118,10 @@ def rule_status(rule, rule_date, action_date, result, state, warnings):
         return _("no mailbox, so nothing to delete")
     if result.rule == rule:
         return _("acts today")
-    warned = [item for item in warnings if item.rule == rule and item.applies_on >= rule_date]
+    warned = [
+        item for item in warnings
+        if item.rule == rule and item.applies_on >= rule_date and item.sent_at >= state.connected_at
+    ]
     if warned:
         sent_on = policy.local_date(min(item.sent_at for item in warned))
         return _("warning sent on %(date)s") % {"date": formats.date_format(sent_on)}

@@ -96,7 +96,7 @@ def user_state(user, account):
 
 
 def sent_warnings(user):
-    return [policy.SentWarning(item.rule, item.applies_on) for item in user.cleanup_warnings.all()]
+    return [policy.SentWarning(item.rule, item.applies_on, item.sent_at) for item in user.cleanup_warnings.all()]
 
 
 def plan_for_user(user, today=None):

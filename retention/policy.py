@@ -25,9 +25,9 @@ on 1 February in Madrid, counts from 1 February on a Madrid site.
 
 Warnings: a user is warned WARNING_DAYS before a rule applies, once per
 rule and period. A rule never acts before a warning for it is
-WARNING_DAYS old, so when a rule is found due without one (a licence
-expiry entered in the past, a missed daily run), the warning goes out at
-once and the rule acts WARNING_DAYS later.
+WARNING_DAYS old. So when a rule is found due without one, as after a
+licence expiry entered in the past or a missed daily run, the warning
+goes out at once and the rule acts WARNING_DAYS later.
 """
 
 import calendar
@@ -69,10 +69,11 @@ class UserState:
 
 @dataclass(frozen=True)
 class SentWarning:
-    """A warning already sent: its rule and the day it announced."""
+    """A warning already sent: its rule, the day it announced and when it went out."""
 
     rule: str
     applies_on: date
+    sent_at: datetime
 
 
 @dataclass
@@ -172,9 +173,10 @@ def plan(state, today, sent_warnings=()):
 
     `sent_warnings` are the SentWarning values of the user's earlier
     warnings. A warning belongs to a rule's current period when it
-    announced a day on or after the rule's date. An older warning was
-    avoided, because the user became active or the licence was renewed,
-    so it counts no more. Per rule:
+    announced a day on or after the rule's date and went out while the
+    current mailbox was connected. An older warning was avoided, because
+    the user became active or renewed the licence, or it was about a
+    mailbox already deleted, so it counts no more. Per rule:
     1. With a warning in the period, the rule acts on the day it announced.
     2. Without one, a warning is due from WARNING_DAYS before the rule's
        date. It announces the rule's date, or WARNING_DAYS from today when
@@ -187,7 +189,10 @@ def plan(state, today, sent_warnings=()):
 
     warn_from = today + timedelta(days=WARNING_DAYS)
     for rule, rule_date in result.rule_dates.items():
-        announced = [item.applies_on for item in sent_warnings if item.rule == rule and item.applies_on >= rule_date]
+        announced = [
+            item.applies_on for item in sent_warnings
+            if item.rule == rule and item.applies_on >= rule_date and item.sent_at >= state.connected_at
+        ]
         if announced:
             result.action_dates[rule] = min(announced)
         elif rule_date <= warn_from:
@@ -198,7 +203,7 @@ def plan(state, today, sent_warnings=()):
 
     result.rule = _first_due(result.action_dates, today)
     if result.rule is not None:
-        # The data goes today; a warning about another rule would only confuse.
+        # The data goes today, so a warning about another rule would only confuse.
         result.warnings = []
     result.warnings.sort(key=lambda item: (item[1], RULE_ORDER.index(item[0])))
     return result

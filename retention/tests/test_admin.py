@@ -10,7 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from crm.models import Licence
 from emailsync.models import MailAccount, Message
@@ -122,14 +122,29 @@ def test_admin_user_page_shows_rule_dates(operator, owner, account):
 
 
 def test_admin_user_page_shows_warning_sent(operator, owner, account):
-    inactive_from = (timezone.localtime(account.created_at) + timedelta(days=190)).date()
+    connected = timezone.localtime(account.created_at)
     CleanupWarning.objects.create(
-        user=owner, rule=Rule.INACTIVITY, applies_on=inactive_from, sent_at=datetime(2026, 3, 1, 9, tzinfo=MADRID),
+        user=owner, rule=Rule.INACTIVITY, applies_on=(connected + timedelta(days=190)).date(),
+        sent_at=connected + timedelta(days=1),
     )
 
     response = admin_client(operator).get(reverse("admin:auth_user_change", args=[owner.pk]))
 
-    assert "warning sent on March 1, 2026" in response.content.decode()
+    with translation.override("en"):
+        sent_on = formats.date_format((connected + timedelta(days=1)).date())
+    assert f"warning sent on {sent_on}" in response.content.decode()
+
+
+def test_admin_user_page_ignores_warning_before_connection(operator, owner, account):
+    connected = timezone.localtime(account.created_at)
+    CleanupWarning.objects.create(
+        user=owner, rule=Rule.INACTIVITY, applies_on=(connected + timedelta(days=190)).date(),
+        sent_at=connected - timedelta(days=1),
+    )
+
+    response = admin_client(operator).get(reverse("admin:auth_user_change", args=[owner.pk]))
+
+    assert "warning sent on" not in response.content.decode()
 
 
 def test_admin_user_page_without_mailbox(operator, outsider):

@@ -208,6 +208,22 @@ def test_cleanup_without_warning_waits_a_week(owner_account, clock, mailoutbox):
 
 
 @pytest.mark.django_db
+def test_cleanup_reconnected_mailbox_gets_new_warning(owner_account, clock, owner, mailbox_user,
+                                                      connect_account):
+    warn_and_reach_rule_day(clock)
+    run_policy("--apply")
+    move_to(clock, RULE_DAY + timedelta(days=1))
+    again = connect_account(owner, *mailbox_user)
+    sync_account(again.pk)
+
+    run_policy("--apply")
+
+    assert MailAccount.objects.filter(pk=again.pk).exists()
+    assert CleanupWarning.objects.latest("sent_at").applies_on == RULE_DAY + timedelta(days=8)
+    assert Message.objects.filter(account=again).count() == 5
+
+
+@pytest.mark.django_db
 def test_cleanup_user_without_mailbox_untouched(clock, outsider, mailoutbox):
     Licence.objects.create(user=outsider, kind=Licence.Kind.TRIAL, expires_on=date(2026, 1, 1))
     before = row_counts()

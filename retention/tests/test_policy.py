@@ -156,6 +156,8 @@ def test_rule_dates_lists_each_rule():
 
 RULE_DAY = D(2026, 4, 15)
 TRIAL = licensed("trial", D(2026, 3, 15))
+# After LONG_AGO, when these users connected their mailboxes.
+SENT = datetime(2026, 1, 1, 9, tzinfo=MADRID)
 
 
 def test_plan_no_warning_eight_days_before():
@@ -173,7 +175,7 @@ def test_plan_warns_seven_days_before():
 
 
 def test_plan_warned_waits_quietly():
-    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY)]
+    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY, SENT)]
 
     result = policy.plan(TRIAL, RULE_DAY - timedelta(days=1), warned)
 
@@ -182,7 +184,7 @@ def test_plan_warned_waits_quietly():
 
 
 def test_plan_acts_on_announced_day():
-    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY)]
+    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY, SENT)]
 
     result = policy.plan(TRIAL, RULE_DAY, warned)
 
@@ -199,7 +201,7 @@ def test_plan_without_warning_warns_and_waits_a_week():
 
 def test_plan_late_warning_acts_a_week_later():
     announced = RULE_DAY + timedelta(days=3)
-    warned = [SentWarning(Rule.TRIAL_EXPIRED, announced)]
+    warned = [SentWarning(Rule.TRIAL_EXPIRED, announced, SENT)]
 
     before = policy.plan(TRIAL, announced - timedelta(days=1), warned)
     on_day = policy.plan(TRIAL, announced, warned)
@@ -212,7 +214,7 @@ def test_plan_late_warning_acts_a_week_later():
 def test_plan_ignores_warning_of_earlier_period():
     # Warned for an inactivity period that the user ended by sending mail.
     state = inactive(at(D(2026, 1, 15)), at(D(2025, 9, 1)))
-    warned = [SentWarning(Rule.INACTIVITY, D(2026, 1, 10))]
+    warned = [SentWarning(Rule.INACTIVITY, D(2026, 1, 10), SENT)]
 
     result = policy.plan(state, RULE_DAY, warned)
 
@@ -221,7 +223,7 @@ def test_plan_ignores_warning_of_earlier_period():
 
 
 def test_plan_warning_of_other_rule_does_not_count():
-    warned = [SentWarning(Rule.INACTIVITY, RULE_DAY)]
+    warned = [SentWarning(Rule.INACTIVITY, RULE_DAY, SENT)]
 
     result = policy.plan(TRIAL, RULE_DAY, warned)
 
@@ -234,7 +236,7 @@ def test_plan_cleanup_day_sends_no_other_warning():
         connected_at=LONG_AGO, last_sent_at=at(D(2026, 1, 16)), last_interaction_at=at(D(2025, 1, 1)),
         licence_kind="trial", licence_expires_on=D(2026, 3, 15),
     )
-    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY)]
+    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY, SENT)]
 
     result = policy.plan(state, RULE_DAY, warned)
 
@@ -254,6 +256,17 @@ def test_plan_warns_for_two_rules():
         (Rule.PAID_EXPIRED, RULE_DAY + timedelta(days=2)),
         (Rule.INACTIVITY, RULE_DAY + timedelta(days=2)),
     ]
+
+
+def test_plan_ignores_warning_about_earlier_mailbox():
+    # Cleaned up, then connected again on 20 April with the trial still expired.
+    state = licensed("trial", D(2026, 3, 15), connected=at(D(2026, 4, 20)))
+    warned = [SentWarning(Rule.TRIAL_EXPIRED, RULE_DAY, at(D(2026, 4, 8)))]
+
+    result = policy.plan(state, D(2026, 4, 21), warned)
+
+    assert result.rule is None
+    assert result.warnings == [(Rule.TRIAL_EXPIRED, D(2026, 4, 28))]
 
 
 def test_plan_without_mailbox_is_empty():

@@ -20,6 +20,7 @@ from retention import cleanup, policy, schedules, tasks
 from retention.models import CleanupEvent, CleanupWarning, Rule
 from tests.support import threads
 from tests.support.crm_mail import store_crm_sent
+from tests.support.dovecot import free_port
 from tests.support.mail import make_raw
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -359,9 +360,9 @@ def test_cleanup_warning_lists_counts_and_remedy(owner_account, clock, owner, ma
 def test_cleanup_failed_email_retried_next_run(owner_account, clock, mailoutbox, settings):
     warn_and_reach_rule_day(clock)
     mailoutbox.clear()
-    # Nothing listens on port 9 (discard) on this machine, so sending fails.
+    # A port that was just free on loopback: the connection is refused.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     run_policy("--apply")
     unsent = CleanupEvent.objects.get()
 

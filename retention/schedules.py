@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -16,24 +17,18 @@ CLEANUP_SCHEDULE_NAME = "Apply the cleanup policy"
 CLEANUP_RUN_AT = time(3, 30)
 
 
-def ensure_cleanup_schedule(schedule_model=None):
+def ensure_cleanup_schedule():
     """Create the daily schedule of the cleanup policy unless one exists.
 
     The schedule is found by its function, so one that an operator renamed
     or moved to another hour in the admin is kept as it is. Returns
-    "created" or "unchanged". Migrations pass their historical Schedule
-    model as `schedule_model`.
+    "created" or "unchanged".
     """
-    if schedule_model is None:
-        from django_q.models import Schedule
-
-        schedule_model = Schedule
-
     with transaction.atomic():
-        if schedule_model.objects.select_for_update().filter(func=CLEANUP_FUNC).exists():
+        if Schedule.objects.select_for_update().filter(func=CLEANUP_FUNC).exists():
             return "unchanged"
-        schedule_model.objects.create(
-            name=CLEANUP_SCHEDULE_NAME, func=CLEANUP_FUNC, schedule_type="D", repeats=-1,
+        Schedule.objects.create(
+            name=CLEANUP_SCHEDULE_NAME, func=CLEANUP_FUNC, schedule_type=Schedule.DAILY, repeats=-1,
             next_run=next_run_at(timezone.now()),
         )
     logger.info("Cleanup schedule created: func=%s", CLEANUP_FUNC)

@@ -536,14 +536,28 @@ def test_task_returns_summary(owner_account, clock):
 
 
 @pytest.mark.django_db
-def test_schedule_created_once():
-    created_by_migration = Schedule.objects.filter(func=schedules.CLEANUP_FUNC).count()
+def test_setup_schedules_creates_cleanup_schedule(clock):
+    output = StringIO()
+
+    call_command("setup_schedules", stdout=output)
+
+    schedule = Schedule.objects.get(func=schedules.CLEANUP_FUNC)
+    assert schedule.schedule_type == Schedule.DAILY
+    assert schedule.repeats == -1
+    assert schedule.next_run == datetime(2027, 1, 11, 3, 30, tzinfo=MADRID)
+    assert "“Apply the cleanup policy”: created, daily at 03:30" in output.getvalue()
+
+
+@pytest.mark.django_db
+def test_setup_schedules_keeps_edited_cleanup_schedule(clock):
+    call_command("setup_schedules", stdout=StringIO())
+    Schedule.objects.filter(func=schedules.CLEANUP_FUNC).update(name="Nightly cleanup", next_run=START)
 
     outcome = schedules.ensure_cleanup_schedule()
 
-    assert created_by_migration == 1
+    schedule = Schedule.objects.get(func=schedules.CLEANUP_FUNC)
     assert outcome == "unchanged"
-    assert Schedule.objects.get(func=schedules.CLEANUP_FUNC).schedule_type == Schedule.DAILY
+    assert (schedule.name, schedule.next_run) == ("Nightly cleanup", START)
 
 
 @pytest.mark.parametrize("now, expected", [

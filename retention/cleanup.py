@@ -71,7 +71,7 @@ class Outcome:
 
 
 def accounts_to_check(username=None):
-    """Return the mailboxes a run checks, with what the policy reads (three queries)."""
+    """Return the mailboxes a run checks, with what the policy reads (two queries)."""
     accounts = (
         MailAccount.objects.select_related("owner", "owner__licence", "owner__mail_activity")
         .prefetch_related("owner__cleanup_warnings")

@@ -570,6 +570,30 @@ def test_schedule_next_run_at_local_time(now, expected):
 
 
 @pytest.mark.django_db
+def test_accounts_to_check_two_queries(clock, django_user_model, django_assert_num_queries):
+    for index in range(3):
+        user = django_user_model.objects.create_user(username=f"rep{index}", email=f"rep{index}@example.test")
+        MailAccount.objects.create(
+            owner=user, email_address=f"rep{index}@example.test", incoming_host="127.0.0.1", incoming_port=1,
+            incoming_login=f"rep{index}", smtp_host="127.0.0.1", smtp_port=1,
+        )
+        if index:
+            Licence.objects.create(user=user, kind=Licence.Kind.PAID, expires_on=TRIAL_ENDS)
+            UserActivity.objects.create(user=user, last_sent_at=START)
+            CleanupWarning.objects.create(
+                user=user, rule=Rule.PAID_EXPIRED, applies_on=RULE_DAY, sent_at=START + timedelta(hours=1),
+            )
+
+    with django_assert_num_queries(2):
+        plans = [
+            policy.plan(cleanup.user_state(account.owner, account), RULE_DAY, cleanup.sent_warnings(account.owner))
+            for account in cleanup.accounts_to_check()
+        ]
+
+    assert [plan.rule for plan in plans] == [None, Rule.PAID_EXPIRED, Rule.PAID_EXPIRED]
+
+
+@pytest.mark.django_db
 def test_plan_for_user_reads_database(owner_account, clock, owner):
     result = cleanup.plan_for_user(owner)
 

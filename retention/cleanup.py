@@ -99,12 +99,6 @@ def sent_warnings(user):
     return [policy.SentWarning(item.rule, item.applies_on, item.sent_at) for item in user.cleanup_warnings.all()]
 
 
-def plan_for_user(user, today=None):
-    """Return the policy's plan for `user` today, for pages that show it."""
-    account = MailAccount.objects.filter(owner=user).first()
-    return policy.plan(user_state(user, account), today or policy.site_today(), sent_warnings(user))
-
-
 def run_cleanup(*, apply=False, username=None, now=None, progress=None):
     """Check every mailbox, or one user's, and act when `apply`; return the outcomes.
 

@@ -591,10 +591,3 @@ def test_accounts_to_check_two_queries(clock, django_user_model, django_assert_n
         ]
 
     assert [plan.rule for plan in plans] == [None, Rule.PAID_EXPIRED, Rule.PAID_EXPIRED]
-
-
-@pytest.mark.django_db
-def test_plan_for_user_reads_database(owner_account, clock, owner):
-    result = cleanup.plan_for_user(owner)
-
-    assert result.rule_dates == {Rule.TRIAL_EXPIRED: RULE_DAY, Rule.INACTIVITY: date(2027, 7, 10)}

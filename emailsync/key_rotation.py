@@ -7,7 +7,6 @@ stored, and the operator may remove them from the setting.
 import logging
 from dataclasses import dataclass
 
-from cryptography.fernet import InvalidToken
 from django.db import transaction
 
 from . import crypto
@@ -52,9 +51,7 @@ def rotate_stored_secrets():
             for name in changed:
                 try:
                     setattr(account, name, crypto.rotate(getattr(account, name)))
-                # crypto.rotate lets cryptography's InvalidToken through,
-                # where crypto.decrypt raises DecryptionError.
-                except (InvalidToken, crypto.DecryptionError):
+                except crypto.DecryptionError:
                     raise RotationFailed(account.pk, name) from None
             if changed:
                 MailAccount.objects.filter(pk=account.pk).update(

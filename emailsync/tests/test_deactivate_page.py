@@ -46,6 +46,17 @@ def test_deactivate_page_lists_what_goes_and_stays(account, owner, page):
     assert "1 email you sent from the CRM, still shown on its Leads and Contacts" in text
 
 
+def test_deactivate_page_in_spanish(account, owner, page):
+    client = Client(HTTP_ACCEPT_LANGUAGE="es")
+    client.force_login(owner)
+
+    text = client.get(page).content.decode()
+
+    assert f"Desactivar el buzón {account.email_address}" in text
+    assert "3 mensajes sincronizados de este buzón" in text
+    assert "1 correo que usted envió desde el CRM" in text
+
+
 def test_deactivate_page_get_changes_nothing(account, owner, page):
     logged_in(owner).get(page)
 

@@ -30,6 +30,7 @@ TRIAL_ENDS = date(2027, 1, 15)
 RULE_DAY = date(2027, 2, 15)
 WARNING_DAY = date(2027, 2, 8)
 SUBJECTS = ["quote for march", "meeting notes", "invoice 42"]
+NAV_ES = "Configuración > Canales > Correo electrónico > Configuración de correo electrónico"
 
 
 @pytest.fixture(autouse=True)
@@ -330,6 +331,7 @@ def test_cleanup_emails_user_after_deletion(owner_account, clock, owner, mailout
 @pytest.mark.django_db
 @pytest.mark.parametrize("language, warning_words, done_words", [
     ("en", "will be deleted from the CRM on Feb. 15, 2027", "To get your emails back"),
+    ("es", "se eliminarán del CRM el 15 de febrero de 2027", "Para recuperar sus correos"),
 ])
 def test_cleanup_emails_in_user_language(owner_account, clock, owner, mailoutbox, language, warning_words,
                                          done_words):
@@ -341,6 +343,18 @@ def test_cleanup_emails_in_user_language(owner_account, clock, owner, mailoutbox
     warning, done = mailoutbox
     assert warning_words in warning.subject
     assert done_words in done.body
+
+
+@pytest.mark.django_db
+def test_cleanup_emails_spanish_by_default(owner_account, clock, mailoutbox):
+    move_to(clock, WARNING_DAY)
+
+    run_policy("--apply")
+
+    body = mailoutbox[0].body
+    assert "eliminará los 4 mensajes que sincronizó" in body
+    assert "su prueba caducó el 15 de enero de 2027" in body
+    assert NAV_ES in body
 
 
 @pytest.mark.django_db

@@ -237,6 +237,18 @@ class GroupSharingPolicy(models.Model):
         _("priority"), default=0,
         help_text=_("When a user is in several groups with a policy, the highest priority wins."),
     )
+    # The audience of a "custom" policy; the mailbox's own choice of users
+    # and groups does not apply while a policy is in force.
+    shared_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        verbose_name=_("shared with users"),
+        help_text=_("Used when the sharing is custom."),
+    )
+    shared_groups = models.ManyToManyField(
+        Group, blank=True, related_name="+",
+        verbose_name=_("shared with groups"),
+        help_text=_("Used when the sharing is custom."),
+    )
 
     class Meta:
         verbose_name = _("group sharing policy")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import parsing
+from . import parsing, threads
 from .imap import stored_flags
 from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
 
@@ -162,7 +162,11 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
 
     if new_messages:
         messages = [message for _fetched, message, _participants in new_messages.values()]
+        threads.assign_thread_keys(
+            [(message, participants) for _fetched, message, participants in new_messages.values()], own_addresses,
+        )
         Message.objects.bulk_create(messages)
+        threads.adopt_early_replies(messages)
         RawMessage.objects.bulk_create(
             [RawMessage(message=message, data=fetched.raw) for fetched, message, _p in new_messages.values()]
         )

@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from .views import messages, setup
+from .views import messages, setup, sharing
 
 
 class PartPositionConverter:
@@ -22,6 +22,7 @@ app_name = "emailsync"
 # Pages under Settings > Channels > Email.
 settings_urlpatterns = [
     path("", setup.email_settings, name="settings"),
+    path("sharing/", sharing.sharing_settings, name="sharing"),
 ]
 
 urlpatterns = [

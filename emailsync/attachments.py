@@ -91,7 +91,12 @@ def content_disposition(disposition, filename):
     clients, `filename*` (RFC 5987 encoding) the real name.
     """
     fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    fallback = fallback.replace("\\", "_").replace('"', "_").strip() or "attachment"
+    fallback = fallback.replace("\\", "_").replace('"', "_").strip()
+    stem, dot, extension = fallback.rpartition(".")
+    if not dot:
+        stem, extension = fallback, ""
+    if not stem.strip(" ._-,;"):
+        fallback = "attachment" + (dot + extension if extension else "")
     value = f'{disposition}; filename="{fallback}"'
     if fallback != filename:
         value += f"; filename*=UTF-8''{quote(filename, safe='')}"

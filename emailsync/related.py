@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Case, CharField, Count, F, Max, Q, Value, When
-from django.db.models.functions import Concat
+from django.db.models.functions import Cast, Concat
 from django.utils.functional import cached_property
 
-from .models import Message, RawMessage
+from .models import Message, Participant, RawMessage
 from .parsing import ensure_body_parsed
-from .sharing import annotate_content_visibility, mailbox_access, messages_involving, record_messages
+from .sharing import annotate_content_visibility, mailbox_access, participants_involving, record_messages
 
 ALL_OWNERS = "all"
-HASH_KEY_PREFIX = "hash:"
+# Grouping key of a participant whose message_key is missing: the message
+# stays a group of its own.
+MISSING_KEY_PREFIX = "id:"
 
 # Message fields a list never loads: bodies and headers can be large.
 LIST_DEFERRED_FIELDS = ("text_body", "html_body", "references", "attachments", "parse_problems", "in_reply_to")
@@ -81,30 +83,35 @@ def build_email_list(record, user, selected=None, query="", page_number=1, page_
 
     `selected` is "all" or an owner's id as text; anything the viewer may
     not pick falls back to the default, so a guessed id reveals nothing.
+    Counts, grouping and the page order come from participant rows alone;
+    only the page's own messages are read from the message table.
     """
     access = mailbox_access(user)
-    addresses = record.normalized_addresses()
-    base = messages_involving(addresses, access).filter(search_filter(query, access))
+    participants = participants_involving(record.normalized_addresses(), access)
+    if participants is None:
+        participants = Participant.objects.none()
+    if query:
+        participants = participants.filter(search_filter(query, access, prefix="message__"))
 
-    counts = dict(base.order_by().values_list("owner_id").annotate(total=Count("pk")))
+    counts = dict(participants.order_by().values_list("owner_id").annotate(total=Count("message_id", distinct=True)))
     imap_owner_ids = [pk for pk in access.owner_ids if access.grants[pk].is_imap]
     has_all = not counts or any(pk in imap_owner_ids for pk in counts)
-    all_groups = grouped_keys(base.filter(owner_id__in=imap_owner_ids)) if has_all else None
-    all_count = all_groups.count() if has_all else 0
+    in_all = participants.filter(owner_id__in=imap_owner_ids)
+    all_count = grouped_keys(in_all).count() if has_all else 0
 
     selected = choose_owner(selected, counts, has_all, access.viewer_id)
     choices = owner_choices(counts, has_all, all_count, selected)
     if selected == ALL_OWNERS:
-        paginator = CountedPaginator(all_groups, page_size, all_count)
-        page = paginator.get_page(page_number)
-        page.object_list = rows_for_keys(page.object_list, base, user, access)
+        page = CountedPaginator(grouped_keys(in_all), page_size, all_count).get_page(page_number)
+        page.object_list = rows_for_keys(page.object_list, in_all, user, access)
     else:
         owner_id = int(selected)
-        messages = base.filter(owner_id=owner_id).order_by("-sort_date", "-pk")
-        messages = annotate_content_visibility(messages, user, access).select_related("owner").defer(*LIST_DEFERRED_FIELDS)
-        paginator = CountedPaginator(messages, page_size, counts.get(owner_id, 0))
-        page = paginator.get_page(page_number)
-        page.object_list = [EmailRow(message=message, owners=[message.owner]) for message in page.object_list]
+        newest = (
+            participants.filter(owner_id=owner_id).values("message_id")
+            .annotate(latest=Max("sort_date")).order_by("-latest", "-message_id")
+        )
+        page = CountedPaginator(newest, page_size, counts.get(owner_id, 0)).get_page(page_number)
+        page.object_list = rows_for_ids(page.object_list, user, access)
 
     parse_missing_bodies([row.message for row in page.object_list])
     pop3_owners = [choice.owner for choice in choices if choice.owner and not access.grants[choice.owner.pk].is_imap]
@@ -126,8 +133,8 @@ def parse_missing_bodies(messages):
             ensure_body_parsed(message, bytes(raws[message.pk]))
 
 
-def search_filter(query, access):
-    """Return a Q matching every word of `query`.
+def search_filter(query, access, prefix=""):
+    """Return a Q matching every word of `query`; `prefix` reaches Message fields from another model.
 
     Headers shown to everyone (subject, From, To, Cc) are searched for every
     message; the body and snippet only where the viewer may read the
@@ -136,49 +143,60 @@ def search_filter(query, access):
     condition = Q()
     content_owners = access.content_owner_ids()
     for word in (query or "").split():
-        headers = (
-            Q(subject__icontains=word) | Q(from_display__icontains=word)
-            | Q(to_display__icontains=word) | Q(cc_display__icontains=word)
-        )
-        content = Q(snippet__icontains=word) | Q(text_body__icontains=word) | Q(html_body__icontains=word)
-        condition &= headers | (Q(owner_id__in=content_owners) & content)
+        headers = Q()
+        for name in ("subject", "from_display", "to_display", "cc_display"):
+            headers |= Q(**{f"{prefix}{name}__icontains": word})
+        content = Q()
+        for name in ("snippet", "text_body", "html_body"):
+            content |= Q(**{f"{prefix}{name}__icontains": word})
+        condition &= headers | (Q(**{f"{prefix}owner_id__in": content_owners}) & content)
     return condition
 
 
-def dedup_key():
-    """Return the SQL expression of "the same message": Message-ID, else content hash."""
+def group_key():
+    """Return the SQL form of Participant.message_key, with the message id where a key is missing."""
     return Case(
-        When(message_id="", then=Concat(Value(HASH_KEY_PREFIX), F("content_hash"))),
-        default=F("message_id"),
+        When(message_key="", then=Concat(Value(MISSING_KEY_PREFIX), Cast("message_id", CharField()))),
+        default=F("message_key"),
         output_field=CharField(),
     )
 
 
-def grouped_keys(messages):
+def grouped_keys(participants):
     """Return one row per distinct message key, newest first: {"key", "latest", "newest"}."""
     return (
-        messages.order_by().annotate(key=dedup_key()).values("key")
-        .annotate(latest=Max("sort_date"), newest=Max("pk"))
+        participants.order_by().annotate(key=group_key()).values("key")
+        .annotate(latest=Max("sort_date"), newest=Max("message_id"))
         .order_by("-latest", "-newest")
     )
 
 
-def rows_for_keys(groups, base, user, access):
-    """Turn a page of grouped keys into EmailRows, in the page's order (one query)."""
+def rows_for_keys(groups, participants, user, access):
+    """Turn a page of grouped keys into EmailRows, in the page's order (two queries)."""
     keys = [group["key"] for group in groups]
-    message_ids = [key for key in keys if not key.startswith(HASH_KEY_PREFIX)]
-    hashes = [key[len(HASH_KEY_PREFIX):] for key in keys if key.startswith(HASH_KEY_PREFIX)]
-    imap_owner_ids = [pk for pk in access.owner_ids if access.grants[pk].is_imap]
-    messages = (
-        base.filter(owner_id__in=imap_owner_ids)
-        .filter(Q(message_id__in=message_ids) | Q(message_id="", content_hash__in=hashes))
-        .select_related("owner").defer(*LIST_DEFERRED_FIELDS).order_by("-sort_date", "-pk")
+    missing = [int(key[len(MISSING_KEY_PREFIX):]) for key in keys if key.startswith(MISSING_KEY_PREFIX)]
+    present = [key for key in keys if not key.startswith(MISSING_KEY_PREFIX)]
+    key_of = dict(
+        participants.filter(Q(message_key__in=present) | Q(message_key="", message_id__in=missing))
+        .annotate(key=group_key()).values_list("message_id", "key").distinct()
     )
     by_key = {}
-    for message in annotate_content_visibility(messages, user, access):
-        key = message.message_id or HASH_KEY_PREFIX + message.content_hash
-        by_key.setdefault(key, []).append(message)
+    for message in page_messages(list(key_of), user, access):
+        by_key.setdefault(key_of[message.pk], []).append(message)
     return [shown_row(by_key[key], access.viewer_id) for key in keys if key in by_key]
+
+
+def rows_for_ids(items, user, access):
+    """Turn a page of {"message_id"} rows into EmailRows, in the page's order (one query)."""
+    ids = [item["message_id"] for item in items]
+    messages = {message.pk: message for message in page_messages(ids, user, access)}
+    return [EmailRow(message=messages[pk], owners=[messages[pk].owner]) for pk in ids if pk in messages]
+
+
+def page_messages(ids, user, access):
+    """Return the listed messages by id, with their owner and without bodies."""
+    messages = Message.objects.filter(pk__in=ids).select_related("owner").defer(*LIST_DEFERRED_FIELDS)
+    return list(annotate_content_visibility(messages, user, access).order_by("-sort_date", "-pk"))
 
 
 def shown_row(copies, viewer_id):

@@ -248,11 +248,13 @@ def exclusion_match(exclusions, field_name="address"):
     return condition
 
 
-def shared_message_filter(access, owner_ids=None):
+def shared_message_filter(access, owner_ids=None, message_field="pk"):
     """Return a Q for the messages of `owner_ids` (default: all granted) the viewer may see.
 
     Owners whose grant carries exclusions get a NOT EXISTS over the
-    message's participants, so their excluded messages drop out.
+    message's participants, so their excluded messages drop out. The Q
+    applies to Message rows, or to Participant rows with
+    message_field="message_id".
     """
     owner_ids = access.owner_ids if owner_ids is None else [pk for pk in owner_ids if pk in access.grants]
     plain = [pk for pk in owner_ids if pk == access.viewer_id or not access.grants[pk].exclusions]
@@ -261,7 +263,7 @@ def shared_message_filter(access, owner_ids=None):
         exclusions = access.grants[owner_id].exclusions
         if owner_id == access.viewer_id or not exclusions:
             continue
-        excluded = Participant.objects.filter(message_id=OuterRef("pk")).filter(exclusion_match(exclusions))
+        excluded = Participant.objects.filter(message_id=OuterRef(message_field)).filter(exclusion_match(exclusions))
         condition |= Q(owner_id=owner_id) & ~Exists(excluded)
     return condition
 
@@ -301,15 +303,28 @@ def record_messages(record, user, access=None, owner_ids=None):
 def messages_involving(addresses, access, owner_ids=None):
     """Return the messages involving `addresses` that the access allows, without annotations.
 
-    `addresses` are a visible record's normalised addresses. The participant
-    subquery reads the (address, owner, sort_date) index, so its cost
-    follows the record's messages, not the size of the table.
+    `addresses` are a visible record's normalised addresses.
+    """
+    participants = participants_involving(addresses, access, owner_ids)
+    if participants is None:
+        return Message.objects.none()
+    return Message.objects.filter(pk__in=participants.values("message_id"))
+
+
+def participants_involving(addresses, access, owner_ids=None):
+    """Return the Participant rows of `addresses` on messages the access allows, or None for none.
+
+    The filter reads only the (address, owner, sort_date) index, which
+    covers the message id and key, so counting and grouping a record's
+    messages never touches the message table; the cost follows the
+    record's messages, not the size of the tables.
     """
     owner_ids = access.owner_ids if owner_ids is None else [pk for pk in owner_ids if pk in access.grants]
     if access.viewer_id is None or not addresses or not owner_ids:
-        return Message.objects.none()
-    involved = Participant.objects.filter(address__in=addresses, owner_id__in=owner_ids).values("message_id")
-    return Message.objects.filter(pk__in=involved).filter(shared_message_filter(access, owner_ids))
+        return None
+    return Participant.objects.filter(address__in=addresses, owner_id__in=owner_ids).filter(
+        shared_message_filter(access, owner_ids, message_field="message_id")
+    )
 
 
 def involves_visible_record(user):

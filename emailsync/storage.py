@@ -96,7 +96,7 @@ def build_message(account, folder, fetched, own_addresses):
     participants = [
         Participant(
             role=role, address=item.address, display_name=item.display_name,
-            owner_id=account.owner_id, sort_date=sort_date,
+            owner_id=account.owner_id, sort_date=sort_date, message_key=message.key,
         )
         for role, items in roles
         for item in items

@@ -17,8 +17,8 @@ way (Message-IDs are normalised at sync time):
    RV:, Fwd:, AW: ...): the key of the newest earlier message of the same
    owner with the same normalised subject and at least one shared
    participant besides the owner's own addresses.
-4. Otherwise the message starts a conversation: its own Message-ID, or
-   "hash:<content hash>" without one.
+4. Otherwise the message starts a conversation: its own Message.key (the
+   Message-ID, or "hash:<content hash>" without one).
 
 A reply stored before its parent gets the parent's id as key (rule 2);
 when the parent arrives with a different key, `adopt_early_replies` moves
@@ -28,8 +28,6 @@ those replies to it.
 import re
 
 from .models import Message, Participant
-
-HASH_KEY_PREFIX = "hash:"
 
 # Reply and forward prefixes of common mail clients in English, Spanish,
 # Portuguese, German, French, Italian, Dutch and the Nordic languages, with
@@ -65,7 +63,7 @@ def header_thread_key(message):
 
 
 def own_key(message):
-    return message.message_id or HASH_KEY_PREFIX + message.content_hash
+    return message.key
 
 
 def assign_thread_keys(entries, own_addresses):

@@ -23,7 +23,7 @@ from ..html import sanitize_email_html
 from ..models import Message
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
-from ..related import HASH_KEY_PREFIX, LIST_DEFERRED_FIELDS
+from ..related import LIST_DEFERRED_FIELDS
 from ..sharing import content_hidden_reason, visible_messages
 
 # Inline image URLs sit in a sandboxed frame whose requests carry no session
@@ -188,7 +188,7 @@ def conversation_of(message, user):
     )
     shown = {}
     for item in messages:
-        key = item.message_id or HASH_KEY_PREFIX + item.content_hash
+        key = item.key
         if key not in shown or item.owner_id == user.pk:
             shown[key] = item
     if len(shown) < 2:

@@ -91,8 +91,8 @@ def sanitize_email_html(html, allow_remote_images=False, inline_images=None):
     """Return the safe form of an email's HTML body as a SanitizedHtml.
 
     `inline_images` maps a Content-ID to the absolute URL that serves that
-    part of the message; a `cid:` image found there gets that URL as its
-    src, any other `cid:` image loses its src.
+    part of the message. A `cid:` image found there gets that URL as its
+    src, and any other `cid:` image loses its src.
     """
     blocked_images = []
 

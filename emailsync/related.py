@@ -2,8 +2,8 @@
 
 The list has a picklist: "All", or one mailbox owner among those whose
 mailbox the viewer may see, each with its count. "All" combines the IMAP
-mailboxes only: a POP3 mailbox holds just its inbox, with no sent mail, so
-its messages are listed under their owner alone.
+mailboxes only. A POP3 mailbox contains just its inbox, with no sent mail,
+so its messages are listed under their owner alone.
 
 Under "All" the same message held in several mailboxes (a colleague was in
 Cc) is one row that names every owner. Two stored messages are the same
@@ -83,8 +83,8 @@ def build_email_list(record, user, selected=None, query="", page_number=1, page_
 
     `selected` is "all" or an owner's id as text; anything the viewer may
     not pick falls back to the default, so a guessed id reveals nothing.
-    Counts, grouping and the page order come from participant rows alone;
-    only the page's own messages are read from the message table.
+    Counts, grouping and the page order come from participant rows alone.
+    Only the page's own messages are read from the message table.
     """
     access = mailbox_access(user)
     participants = participants_involving(record.normalized_addresses(), access)
@@ -136,9 +136,9 @@ def parse_missing_bodies(messages):
 def search_filter(query, access, prefix=""):
     """Return a Q matching every word of `query`; `prefix` reaches Message fields from another model.
 
-    Headers shown to everyone (subject, From, To, Cc) are searched for every
-    message; the body and snippet only where the viewer may read the
-    content, so a search never reveals words of a hidden body.
+    Headers shown to everyone (subject, From, To, Cc) are searched in every
+    message. The body and snippet are searched only where the viewer may
+    read the content, so a search never reveals words of a hidden body.
     """
     condition = Q()
     content_owners = access.content_owner_ids()

@@ -1,4 +1,4 @@
-"""Who may see which stored messages, and how much of each.
+"""The sharing rules: which stored messages a user may see, and how much of each.
 
 Every list, detail page, download, count and search of messages goes
 through this module, so the sharing rules live in one place:
@@ -62,7 +62,7 @@ class SharingSetting:
 
 @dataclass(frozen=True)
 class MailboxGrant:
-    """What one viewer may see of one owner's mailbox."""
+    """The part of one owner's mailbox that one viewer may see."""
 
     owner_id: int
     level: str
@@ -98,7 +98,7 @@ def effective_sharing(account):
     """Return the SharingSetting in force for `account` (three or four queries).
 
     An operator's GroupSharingPolicy for one of the owner's groups replaces
-    the owner's choice; among several, the highest priority wins, then the
+    the owner's choice. Among several, the highest priority wins, then the
     oldest policy, so that the choice is stable.
     """
     policy = _policies_by_owner([account.owner_id]).get(account.owner_id)
@@ -119,7 +119,7 @@ def mailbox_access(user):
     """Return the MailboxAccess of `user`, in a fixed number of queries.
 
     The number of queries does not grow with the number of mailboxes or
-    messages; the rows read grow with the number of mailboxes (one per user).
+    messages. The rows read grow with the number of mailboxes (one per user).
     A view computes it once and passes it to the other functions here.
     """
     if not user.is_authenticated or not user.is_active:
@@ -290,9 +290,9 @@ def record_messages(record, user, access=None, owner_ids=None):
     """Return the messages that involve `record` and that `user` may see.
 
     The caller must have checked that `user` may see `record`. A message
-    involves a record when its From, To, Cc or Bcc holds one of the record's
-    addresses; matching happens at read time, so an address added later
-    shows earlier mail at once. `owner_ids` narrows the list to some
+    involves a record when its From, To, Cc or Bcc contains one of the
+    record's addresses. Matching happens at read time, so an address added
+    later shows earlier mail at once. `owner_ids` narrows the list to some
     mailboxes. Each message carries `is_content_visible`.
     """
     access = access or mailbox_access(user)
@@ -316,7 +316,7 @@ def participants_involving(addresses, access, owner_ids=None):
 
     The filter reads only the (address, owner, sort_date) index, which
     covers the message id and key, so counting and grouping a record's
-    messages never touches the message table; the cost follows the
+    messages never touches the message table. The cost follows the
     record's messages, not the size of the tables.
     """
     owner_ids = access.owner_ids if owner_ids is None else [pk for pk in owner_ids if pk in access.grants]
@@ -354,7 +354,7 @@ def annotate_content_visibility(messages, user, access=None):
 
 
 def content_hidden_reason(message, user):
-    """Return why `user` sees only the metadata of `message`: "metadata" or ""."""
+    """Return the reason `user` may read only the metadata of `message`: "metadata", or "" when the content is readable."""
     if message.owner_id == user.pk or getattr(message, "is_content_visible", False):
         return ""
     return "metadata"

@@ -1,6 +1,6 @@
 """Conversation (thread) keys, assigned when a message is stored.
 
-Message.thread_key names a conversation; the conversation view reads every
+Message.thread_key names a conversation. The conversation view reads every
 message with the same key through the thread_key index, so opening one
 costs the same at a thousand or a million stored messages. Computing
 threads at read time would need a search of the References text of every

@@ -1,8 +1,8 @@
 """Pages that show stored messages, their attachments and inline images.
 
 Each view finds the message through emailsync.sharing for the requesting
-user, so another user's message or part answers 404 whether it exists or
-not.
+user, so another user's message or part returns 404 whether it exists
+or not.
 """
 
 import re
@@ -88,8 +88,8 @@ def get_visible_message(user, pk):
 def get_readable_message(user, pk):
     """Return message `pk` if `user` may read its content, or raise Http404.
 
-    A metadata-only share answers 404 too: its attachments do not exist for
-    that reader.
+    A metadata-only share returns 404 too, because its attachments do not
+    exist for that reader.
     """
     if user is None or not user.is_authenticated:
         raise Http404("No user")

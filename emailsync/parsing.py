@@ -464,17 +464,7 @@ def _collapse_rfc2231(value, problems):
         return _unquote(value)
     charset, _language, text = value
     data = bytes(_unquote(text), "raw-unicode-escape")
-    charset = (charset or "us-ascii").strip().lower()
-    try:
-        return data.decode(charset)
-    except LookupError:
-        problems.add("unknown-charset")
-    except UnicodeDecodeError:
-        problems.add("mislabelled-charset")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
+    return _decode_chunk(data, charset or "us-ascii", problems)
 
 
 def _unquote(value):

@@ -24,7 +24,7 @@ from ..models import Message
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
 from ..related import LIST_DEFERRED_FIELDS
-from ..sharing import content_hidden_reason, visible_messages
+from ..sharing import content_hidden_reason, mailbox_access, visible_messages
 
 # Inline image URLs sit in a sandboxed frame whose requests carry no session
 # cookie (the frame has an opaque origin, so SameSite=Lax withholds it). A
@@ -42,14 +42,15 @@ _CID_REFERENCE = re.compile(r"""cid:([^"'\s>]+)""", re.IGNORECASE)
 @login_required
 def message_detail(request, pk):
     """Show one message that the user may see, with its sanitised HTML body."""
-    message = get_visible_message(request.user, pk)
+    access = mailbox_access(request.user)
+    message = get_visible_message(request.user, pk, access)
     allow_images = request.GET.get("images") == "1"
 
     context = {
         "message": message,
         "back_url": get_back_url(request),
         "hidden_reason": content_hidden_reason(message, request.user),
-        "conversation": conversation_of(message, request.user),
+        "conversation": conversation_of(message, request.user, access),
     }
     if message.is_content_visible:
         context.update(get_message_content(request, message, allow_images))
@@ -80,9 +81,9 @@ def message_inline_image(request, pk, position):
     return response
 
 
-def get_visible_message(user, pk):
+def get_visible_message(user, pk, access=None):
     """Return message `pk` if `user` may see it, or raise Http404."""
-    return get_object_or_404(visible_messages(user).select_related("account", "owner"), pk=pk)
+    return get_object_or_404(visible_messages(user, access).select_related("account", "owner"), pk=pk)
 
 
 def get_readable_message(user, pk):
@@ -174,7 +175,7 @@ def listed_attachments(message):
     return [item for item in message.attachments if not (item.get("content_id") and item["content_id"] in referenced)]
 
 
-def conversation_of(message, user):
+def conversation_of(message, user, access=None):
     """Return the messages of `message`'s conversation that `user` may see, oldest first.
 
     One row per message: copies of the same message in several shared
@@ -183,7 +184,7 @@ def conversation_of(message, user):
     if not message.thread_key:
         return []
     messages = (
-        visible_messages(user).filter(thread_key=message.thread_key)
+        visible_messages(user, access).filter(thread_key=message.thread_key)
         .select_related("owner").defer(*LIST_DEFERRED_FIELDS).order_by("sort_date", "pk")[:CONVERSATION_LIMIT]
     )
     shown = {}

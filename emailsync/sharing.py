@@ -323,8 +323,28 @@ def participants_involving(addresses, access, owner_ids=None):
     if access.viewer_id is None or not addresses or not owner_ids:
         return None
     return Participant.objects.filter(address__in=addresses, owner_id__in=owner_ids).filter(
-        shared_message_filter(access, owner_ids, message_field="message_id")
+        record_exclusion_filter(addresses, access, owner_ids)
     )
+
+
+def record_exclusion_filter(addresses, access, owner_ids):
+    """Return a Q over Participant rows of `addresses` that drops each owner's excluded messages.
+
+    Same rule as `shared_message_filter`, written so that PostgreSQL looks
+    for excluded participants only among the record's own messages of
+    that owner. With the correlated NOT EXISTS form, PostgreSQL 15 chose a
+    hashed subplan that scanned every participant for the LIKE patterns.
+    """
+    plain = [pk for pk in owner_ids if pk == access.viewer_id or not access.grants[pk].exclusions]
+    condition = Q(owner_id__in=plain)
+    for owner_id in owner_ids:
+        exclusions = access.grants[owner_id].exclusions
+        if owner_id == access.viewer_id or not exclusions:
+            continue
+        candidates = Participant.objects.filter(address__in=addresses, owner_id=owner_id).values("message_id")
+        excluded = Participant.objects.filter(exclusion_match(exclusions), message_id__in=candidates)
+        condition |= Q(owner_id=owner_id) & ~Q(message_id__in=excluded.values("message_id"))
+    return condition
 
 
 def involves_visible_record(user):

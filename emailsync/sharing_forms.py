@@ -30,12 +30,13 @@ class SharingForm(forms.ModelForm):
     """
 
     shared_users = UserChoiceField(
-        label=_("Shared with users"), required=False,
+        label=_("Shared with users"), required=False, help_text=_("Used when the sharing is custom."),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     shared_groups = forms.ModelMultipleChoiceField(
         label=_("Shared with groups"), required=False, queryset=Group.objects.order_by("name"),
+        help_text=_("Used when the sharing is custom."),
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     exclusions = forms.CharField(

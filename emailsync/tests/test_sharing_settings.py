@@ -20,7 +20,7 @@ def account(owner):
 def post(client, **fields):
     data = {"sharing_mode": "private", "sharing_level": "full", "exclusions": ""}
     data.update(fields)
-    return client.post(URL, data)
+    return client.post(URL, data, headers={"accept-language": "en"})
 
 
 def test_sharing_page_requires_permission(client, outsider):

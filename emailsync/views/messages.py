@@ -5,6 +5,7 @@ user, so another user's message or part returns 404 whether it exists
 or not.
 """
 
+import logging
 import re
 from urllib.parse import unquote
 
@@ -25,6 +26,8 @@ from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
 from ..related import LIST_DEFERRED_FIELDS
 from ..sharing import content_hidden_reason, mailbox_access, visible_messages
+
+logger = logging.getLogger(__name__)
 
 # Inline image URLs sit in a sandboxed frame whose requests carry no session
 # cookie (the frame has an opaque origin, so SameSite=Lax withholds it). A
@@ -67,6 +70,9 @@ def message_attachment(request, pk, position):
     """Download one attachment of a message whose content the user may read."""
     message = get_readable_message(request.user, pk)
     part_file = read_listed_part(message, position)
+    if message.direction == Message.Direction.RECEIVED:
+        record_interaction(request.user)
+    logger.info("Attachment downloaded: message=%s part=%s user=%s", message.pk, position, request.user.pk)
     return download_response(part_file, position)
 
 

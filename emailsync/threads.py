@@ -27,7 +27,7 @@ those replies to it.
 
 import re
 
-from .models import Message, Participant
+from .models import Message, Participant, message_key
 
 # Reply and forward prefixes of common mail clients in English, Spanish,
 # Portuguese, German, French, Italian, Dutch and the Nordic languages, with
@@ -52,56 +52,59 @@ def has_reply_prefix(subject):
     return bool(_PREFIX.match(subject or ""))
 
 
-def header_thread_key(message):
+def header_thread_key(values):
     """Return the key that the headers alone give (rules 1, 2 without lookup, and 4)."""
-    references = message.references.split() if message.references else []
+    references = values["references"].split() if values["references"] else []
     if references:
         return references[0]
-    if message.in_reply_to:
-        return message.in_reply_to
-    return own_key(message)
+    if values["in_reply_to"]:
+        return values["in_reply_to"]
+    return own_key(values)
 
 
-def own_key(message):
-    return message.key
+def own_key(values):
+    return message_key(values["message_id"], values["content_hash"])
 
 
 def assign_thread_keys(entries, own_addresses):
-    """Set thread_key on unsaved messages before they are stored.
+    """Set "thread_key" in the field values of messages about to be stored.
 
-    `entries` are (Message, [Participant]) pairs of one owner. Runs one
-    query for the parents named by In-Reply-To, and one per reply that
-    lacks threading headers.
+    `entries` are (values, participants) pairs: a dict of Message field
+    values and (role, address, display name) tuples, as
+    emailsync.storage.message_values returns them. Runs one query for the
+    parents named by In-Reply-To, and one per reply that lacks threading
+    headers.
     """
-    parents = _stored_parent_keys(message for message, _participants in entries)
-    for message, participants in entries:
-        if message.references:
-            message.thread_key = header_thread_key(message)
-        elif message.in_reply_to:
-            message.thread_key = parents.get(message.in_reply_to, message.in_reply_to)
-        elif has_reply_prefix(message.subject):
-            message.thread_key = _subject_match_key(message, participants, own_addresses) or own_key(message)
+    parents = _stored_parent_keys(values for values, _participants in entries)
+    for values, participants in entries:
+        if values["references"]:
+            key = header_thread_key(values)
+        elif values["in_reply_to"]:
+            key = parents.get(values["in_reply_to"], values["in_reply_to"])
+        elif has_reply_prefix(values["subject"]):
+            addresses = {address for _role, address, _name in participants}
+            key = _subject_match_key(values, addresses, own_addresses) or own_key(values)
         else:
-            message.thread_key = own_key(message)
-        message.thread_key = message.thread_key[:998]
+            key = own_key(values)
+        values["thread_key"] = key[:998]
 
 
-def _stored_parent_keys(messages):
-    wanted = {message.in_reply_to for message in messages if message.in_reply_to and not message.references}
+def _stored_parent_keys(entries):
+    wanted = {values["in_reply_to"] for values in entries if values["in_reply_to"] and not values["references"]}
     if not wanted:
         return {}
     rows = Message.objects.filter(message_id__in=wanted).exclude(thread_key="").values_list("message_id", "thread_key")
     return dict(rows)
 
 
-def _subject_match_key(message, participants, own_addresses):
+def _subject_match_key(values, addresses, own_addresses):
     """Return the key of an earlier message with the same subject and a shared participant (rule 3)."""
-    addresses = {item.address for item in participants} - set(own_addresses)
-    subject = normalize_subject(message.subject)
+    addresses = set(addresses) - set(own_addresses)
+    subject = normalize_subject(values["subject"])
     if not addresses or not subject:
         return None
     candidates = (
-        Participant.objects.filter(address__in=addresses, owner_id=message.owner_id, sort_date__lte=message.sort_date)
+        Participant.objects.filter(address__in=addresses, owner_id=values["owner_id"], sort_date__lte=values["sort_date"])
         .order_by("-sort_date").values_list("message__subject", "message__thread_key")[:FALLBACK_CANDIDATES]
     )
     for candidate_subject, key in candidates:
@@ -110,12 +113,15 @@ def _subject_match_key(message, participants, own_addresses):
     return None
 
 
-def adopt_early_replies(messages):
-    """Move replies stored before their parent to the parent's key (two queries at most)."""
+def adopt_early_replies(entries):
+    """Move replies stored before their parent to the parent's key (two queries at most).
+
+    `entries` are the field values of the messages just stored.
+    """
     new_keys = {
-        message.message_id: message.thread_key
-        for message in messages
-        if message.message_id and message.thread_key and message.thread_key != message.message_id
+        values["message_id"]: values["thread_key"]
+        for values in entries
+        if values["message_id"] and values["thread_key"] and values["thread_key"] != values["message_id"]
     }
     if not new_keys:
         return 0

@@ -12,6 +12,14 @@ from emailsync.threads import adopt_early_replies, assign_thread_keys
 logger = logging.getLogger(__name__)
 
 
+THREAD_FIELDS = ("message_id", "in_reply_to", "references", "subject", "content_hash", "owner_id", "sort_date")
+
+
+def message_values(message):
+    """Return the field values emailsync.threads reads, from a stored message."""
+    return {name: getattr(message, name) for name in THREAD_FIELDS}
+
+
 class Command(BaseCommand):
     help = "Assign conversation keys to stored messages that have none, oldest first, in batches."
 
@@ -45,11 +53,17 @@ class Command(BaseCommand):
             if not messages:
                 return 0
             participants = {}
-            for participant in Participant.objects.filter(message__in=messages).only("message_id", "address"):
-                participants.setdefault(participant.message_id, []).append(participant)
+            for message_id, role, address in Participant.objects.filter(message__in=messages).values_list(
+                "message_id", "role", "address",
+            ):
+                participants.setdefault(message_id, []).append((role, address, ""))
+            entries = [(message_values(message), participants.get(message.pk, [])) for message in messages]
             for owner_id in {message.owner_id for message in messages}:
-                entries = [(message, participants.get(message.pk, [])) for message in messages if message.owner_id == owner_id]
-                assign_thread_keys(entries, own_addresses.get(owner_id, set()))
+                assign_thread_keys(
+                    [entry for entry in entries if entry[0]["owner_id"] == owner_id], own_addresses.get(owner_id, set()),
+                )
+            for message, (values, _participants) in zip(messages, entries):
+                message.thread_key = values["thread_key"]
             Message.objects.bulk_update(messages, ["thread_key"])
-            adopt_early_replies(messages)
+            adopt_early_replies([values for values, _participants in entries])
         return len(messages)

@@ -5,6 +5,13 @@ SELECT generate_series, so 1M messages and 3M participants take a couple
 of minutes), then times requests through Django's test Client in this
 process: the server time of one request, without a network or browser.
 
+Each size lives in a PostgreSQL schema of its own ("bench_10000",
+"bench_1000000") in the same database, and the timed requests alternate
+between the sizes: request 1 at 10k, request 1 at 1M, request 2 at 10k...
+On a shared machine other work moves the figures more than the table size
+does; alternating spreads that noise evenly over both sizes. The load
+average is printed too.
+
 For each size it measures, over --requests requests after 3 warm-ups:
 the first page of one Contact's Emails list under "All" and under one
 owner, and that Contact's newest message page. It prints the median, the
@@ -15,10 +22,6 @@ The Contact is involved in the same number of messages at both sizes
 size of the tables. 20 mailboxes share publicly, and one of them has an
 exclusion list. One message in ten of the Contact's is a copy held by a
 second mailbox (same Message-ID), so "All" really groups copies.
-
-By default 10,000 is measured before and after 1,000,000, and the load
-average is printed with each size: on a shared machine other work moves
-the figures more than the table size does.
 
 Usage (drops and recreates the database, and drops it at the end unless
 --keep):
@@ -45,8 +48,7 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/crm_sharing_bench",
                         help="PostgreSQL database to create, fill and drop (default: %(default)s).")
-    parser.add_argument("--sizes", default="10000,1000000,10000",
-                        help="Message counts, comma-separated, measured in this order (default: %(default)s).")
+    parser.add_argument("--sizes", default="10000,1000000", help="Message counts, comma-separated (default: %(default)s).")
     parser.add_argument("--contact-messages", type=int, default=5000, help="Messages involving the Contact (default: %(default)s).")
     parser.add_argument("--requests", type=int, default=50, help="Timed requests per page (default: %(default)s).")
     parser.add_argument("--keep", action="store_true", help="Keep the database at the end.")
@@ -68,6 +70,10 @@ def recreate_database(url, drop_only=False):
         subprocess.run([*admin, f"CREATE DATABASE {name}"], check=True)
 
 
+# The schema that new database connections use; see use_schema.
+CURRENT_SCHEMA = ["public"]
+
+
 def setup_django(url):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -76,8 +82,32 @@ def setup_django(url):
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from django.db.backends.signals import connection_created
 
+    connection_created.connect(set_search_path)
+
+
+def set_search_path(sender, connection, **kwargs):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET search_path TO {CURRENT_SCHEMA[0]}")
+
+
+def use_schema(size):
+    """Point the ORM at the schema of one size; Django opens a new connection for the next query."""
+    from django.db import connections
+
+    CURRENT_SCHEMA[0] = f"bench_{size}"
+    connections.close_all()
+
+
+def create_schema(size):
+    """Create the schema of one size with every table."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA bench_{size}")
+    use_schema(size)
     call_command("migrate", verbosity=0)
 
 
@@ -154,61 +184,81 @@ def generate(size, contact_messages):
     return time.monotonic() - started
 
 
-def measure(client, url, requests):
-    """Return (median ms, p95 ms, SQL queries) of GET `url`."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _warm_up in range(3):
-        assert client.get(url).status_code == 200, url
-    timings = []
-    for _request in range(requests):
-        started = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, url
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
-    return statistics.median(timings), p95, len(queries.captured_queries)
-
-
-def run_size(size, contact_messages, requests, users, contact):
+def prepare_size(size, contact_messages):
+    """Create and fill the schema of one size; return its pages to time, with a logged-in client."""
     from django.db.models import Count
     from django.test import Client
     from django.urls import reverse
 
     from emailsync.models import Message, Participant
 
+    create_schema(size)
+    users, contact = create_people()
     seconds = generate(size, contact_messages)
     newest = Message.objects.filter(participants__address=CONTACT_ADDRESS).order_by("-sort_date").first()
     involved = Participant.objects.filter(address=CONTACT_ADDRESS).aggregate(total=Count("message_id", distinct=True))["total"]
+    print(f"{size:,} messages, {Participant.objects.count():,} participants, "
+          f"Contact in {involved:,} (generated in {seconds:.0f} s)")
     client = Client()
     client.force_login(users[0])
-    pages = {
+    return client, {
         "list, All": contact.get_absolute_url(),
         "list, one owner": f"{contact.get_absolute_url()}?owner={users[1].pk}",
         "message page": reverse("emailsync:message_detail", args=[newest.pk]),
     }
-    print(f"\n{size:,} messages, {Participant.objects.count():,} participants, "
-          f"Contact in {involved:,} (generated in {seconds:.0f} s), load average {os.getloadavg()[0]:.1f}")
+
+
+def timed_get(client, url):
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, url
+    return elapsed
+
+
+def count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    # The first query of every request is set_search_path's SET on the new
+    # connection; the application does not run it.
+    return len(queries.captured_queries) - 1
+
+
+def measure(prepared, requests):
+    """Time every page of every size, alternating sizes on each request; return {size: {page: figures}}."""
+    timings = {size: {label: [] for label in pages} for size, (_client, pages) in prepared.items()}
+    for round_number in range(requests + 3):
+        for size, (client, pages) in prepared.items():
+            use_schema(size)
+            for label, url in pages.items():
+                elapsed = timed_get(client, url)
+                if round_number >= 3:
+                    timings[size][label].append(elapsed)
+
     results = {}
-    for label, url in pages.items():
-        median, p95, queries = measure(client, url, requests)
-        results[label] = (median, p95, queries)
-        print(f"  {label:16} median {median:7.1f} ms   p95 {p95:7.1f} ms   {queries} queries")
+    for size, (client, pages) in prepared.items():
+        use_schema(size)
+        results[size] = {}
+        for label, url in pages.items():
+            values = sorted(timings[size][label])
+            p95 = values[min(len(values) - 1, round(0.95 * len(values)) - 1)]
+            results[size][label] = (statistics.median(values), p95, count_queries(client, url))
     return results
 
 
 def main():
     arguments = parse_arguments()
-    sizes = [int(item) for item in arguments.sizes.split(",")]
+    sizes = sorted(int(item) for item in arguments.sizes.split(","))
     recreate_database(arguments.database_url)
     try:
         setup_django(arguments.database_url)
-        users, contact = create_people()
-        results = [(size, run_size(size, arguments.contact_messages, arguments.requests, users, contact)) for size in sizes]
+        prepared = {size: prepare_size(size, arguments.contact_messages) for size in sizes}
+        load_before = os.getloadavg()[0]
+        results = measure(prepared, arguments.requests)
+        load_after = os.getloadavg()[0]
     finally:
         from django.db import connections
 
@@ -216,20 +266,26 @@ def main():
         if not arguments.keep:
             recreate_database(arguments.database_url, drop_only=True)
 
+    print(f"\n{arguments.requests} requests per page and size, alternating sizes; "
+          f"load average {load_before:.1f} before, {load_after:.1f} after")
+    for size in sizes:
+        print(f"\n{size:,} messages")
+        for label, (median, p95, queries) in results[size].items():
+            print(f"  {label:16} median {median:7.1f} ms   p95 {p95:7.1f} ms   {queries} queries")
     print_ratios(results)
 
 
 def print_ratios(results):
-    """Print p95 of the largest size over p95 of each smaller run, and both query counts."""
-    largest_size, largest = max(results, key=lambda item: item[0])
-    for size, small in results:
-        if size == largest_size:
-            continue
-        print(f"\np95 at {largest_size:,} / p95 at {size:,}, and query counts:")
-        for label in small:
-            ratio = largest[label][1] / small[label][1]
-            same = "same" if largest[label][2] == small[label][2] else "DIFFERENT"
-            print(f"  {label:16} {ratio:4.2f}x   queries {small[label][2]} / {largest[label][2]} ({same})")
+    """Print p95 of the largest size over p95 of the smallest, and both query counts."""
+    small_size, large_size = min(results), max(results)
+    if small_size == large_size:
+        return
+    small, large = results[small_size], results[large_size]
+    print(f"\np95 at {large_size:,} / p95 at {small_size:,}, and query counts:")
+    for label in small:
+        ratio = large[label][1] / small[label][1]
+        same = "same" if large[label][2] == small[label][2] else "DIFFERENT"
+        print(f"  {label:16} {ratio:4.2f}x   queries {small[label][2]} / {large[label][2]} ({same})")
 
 
 if __name__ == "__main__":

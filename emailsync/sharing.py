@@ -248,13 +248,13 @@ def exclusion_match(exclusions, field_name="address"):
     return condition
 
 
-def shared_message_filter(access, owner_ids=None, message_field="pk"):
-    """Return a Q for the messages of `owner_ids` (default: all granted) the viewer may see.
+def shared_message_filter(access, owner_ids=None):
+    """Return a Q over Message rows of `owner_ids` (default: all granted) the viewer may see.
 
     Owners whose grant carries exclusions get a NOT EXISTS over the
-    message's participants, so their excluded messages drop out. The Q
-    applies to Message rows, or to Participant rows with
-    message_field="message_id".
+    message's participants, so their excluded messages drop out. Use it
+    where few messages are in play (one page, one conversation); lists
+    of a record use `record_exclusion_filter`.
     """
     owner_ids = access.owner_ids if owner_ids is None else [pk for pk in owner_ids if pk in access.grants]
     plain = [pk for pk in owner_ids if pk == access.viewer_id or not access.grants[pk].exclusions]
@@ -263,7 +263,7 @@ def shared_message_filter(access, owner_ids=None, message_field="pk"):
         exclusions = access.grants[owner_id].exclusions
         if owner_id == access.viewer_id or not exclusions:
             continue
-        excluded = Participant.objects.filter(message_id=OuterRef(message_field)).filter(exclusion_match(exclusions))
+        excluded = Participant.objects.filter(message_id=OuterRef("pk")).filter(exclusion_match(exclusions))
         condition |= Q(owner_id=owner_id) & ~Exists(excluded)
     return condition
 
@@ -330,7 +330,7 @@ def participants_involving(addresses, access, owner_ids=None):
 def record_exclusion_filter(addresses, access, owner_ids):
     """Return a Q over Participant rows of `addresses` that drops each owner's excluded messages.
 
-    Same rule as `shared_message_filter`, written so that PostgreSQL looks
+    The same rule as `shared_message_filter`, written so that PostgreSQL looks
     for excluded participants only among the record's own messages of
     that owner. With the correlated NOT EXISTS form, PostgreSQL 15 chose a
     hashed subplan that scanned every participant for the LIKE patterns.

@@ -10,8 +10,11 @@ Stored secrets never reach a page. The encrypted fields are in no form,
 list or read-only display, and a password is replaced only by typing a new
 one into a field that encrypts it on save.
 
-Message content (subject, bodies, attachments, raw bytes) is shown to
-superusers only. Other staff see the metadata they need to follow a sync.
+Message content (subject, addresses, bodies, attachments, raw bytes) is
+shown to superusers only, and so is searching or filtering by it, because
+a search that matches reveals words of the content. Other staff see the
+metadata they need to follow a sync: dates, owner, mailbox, direction and
+size. The rule itself is emailsync.sharing.can_view_content_in_admin.
 """
 
 import logging
@@ -36,32 +39,28 @@ from crm.addresses import normalize_address
 
 from . import accounts, errors
 from .annotations import with_sync_counts
+from .admin_actions import deactivate_mailboxes, has_deactivate_mailbox_permission
 from .models import (
     Folder, FromAddress, GroupSharingPolicy, MailAccount, Message, Participant, SharingExclusion,
     SyncFailure, SyncRun, UserActivity,
 )
+from .sharing import can_view_content_in_admin
 from .tasks import queue_sync
 
 logger = logging.getLogger(__name__)
 
-# Fields of Message that contain what the mail says rather than who sent
-# it when. Non-superusers may neither see nor filter by them.
+# Fields of Message that say what the mail is about or whom it involves.
+# Non-superusers may neither see nor filter by them.
 MESSAGE_CONTENT_FIELDS = {
-    "subject", "snippet", "text_body", "html_body", "attachments", "parse_problems", "raw",
+    "subject", "from_address", "from_display", "to_display", "cc_display", "message_id", "in_reply_to",
+    "references", "thread_key", "snippet", "text_body", "html_body", "has_attachments", "attachments",
+    "parse_problems", "raw", "participants",
 }
 
 # Reasons a message could not be stored, as recorded by emailsync.storage.
 FAILURE_REASONS = {
     "store_failed": _("The message could not be saved in the database."),
 }
-
-
-def can_read_message_content(user):
-    """Return whether `user` may read message content in the admin.
-
-    TODO: use the shared rule from emailsync.sharing once it lands there.
-    """
-    return user.is_active and user.is_superuser
 
 
 class ContentLookupGuard:
@@ -75,7 +74,7 @@ class ContentLookupGuard:
 
     def lookup_allowed(self, lookup, value, request=None):
         field = lookup.split("__")[0]
-        if field in self.content_lookup_fields and not (request and can_read_message_content(request.user)):
+        if field in self.content_lookup_fields and not (request and can_view_content_in_admin(request.user)):
             return False
         return super().lookup_allowed(lookup, value, request)
 
@@ -159,15 +158,29 @@ def pause_sync(modeladmin, request, queryset):
 
 @admin.action(description=_("Resume sync"), permissions=["change"])
 def resume_sync(modeladmin, request, queryset):
-    """Resume each selected paused account with fresh failure counters."""
+    """Resume each selected paused account with fresh failure counters.
+
+    An account that a deactivation is deleting stays paused: resuming it
+    would let a sync store messages that the deactivation then misses.
+    """
+    paused = queryset.filter(status=MailAccount.Status.PAUSED)
     resumed = 0
-    for account in queryset.filter(status=MailAccount.Status.PAUSED):
+    for account in paused.exclude(pause_reason=errors.DEACTIVATING):
         accounts.resume(account)
         resumed += 1
-    logger.info("Admin resumed accounts: user=%s accounts=%s", request.user.pk, resumed)
+    deactivating = paused.filter(pause_reason=errors.DEACTIVATING).count()
+    logger.info(
+        "Admin resumed accounts: user=%s accounts=%s deactivating=%s", request.user.pk, resumed, deactivating,
+    )
+
     modeladmin.message_user(request, ngettext(
         "%(count)s mailbox resumed.", "%(count)s mailboxes resumed.", resumed,
     ) % {"count": resumed}, messages.SUCCESS if resumed else messages.WARNING)
+    if deactivating:
+        modeladmin.message_user(request, ngettext(
+            "%(count)s mailbox is being deactivated and was not resumed.",
+            "%(count)s mailboxes are being deactivated and were not resumed.", deactivating,
+        ) % {"count": deactivating}, messages.WARNING)
 
 
 # --- Mailboxes ------------------------------------------------------------
@@ -304,7 +317,7 @@ class MailAccountAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["email_address", "owner__username", "owner__email", "incoming_host", "incoming_login"]
     ordering = ["email_address"]
-    actions = [sync_now, pause_sync, resume_sync]
+    actions = [sync_now, pause_sync, resume_sync, deactivate_mailboxes]
     inlines = [FromAddressInline, SharingExclusionInline, FolderInline]
     autocomplete_fields = ["shared_users", "shared_groups"]
     readonly_fields = [
@@ -334,6 +347,16 @@ class MailAccountAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_sync_counts(super().get_queryset(request))
+
+    def has_deactivate_mailbox_permission(self, request):
+        return has_deactivate_mailbox_permission(request)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["can_resume"] = (
+                obj.status == MailAccount.Status.PAUSED and obj.pause_reason != errors.DEACTIVATING
+            )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     # Mailboxes are connected by their owners (or with `add_mailbox`), which
     # check the servers first. Deleting one here would leave its synced
@@ -470,12 +493,11 @@ def secret_state(token):
 class MessageAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
     """Stored messages, read-only. Only superusers see their content."""
 
-    list_display = [
-        "id", "sort_date", "account", "owner", "direction", "origin", "from_address", "size",
-        "has_attachments",
-    ]
+    list_display = ["id", "sort_date", "account", "owner", "direction", "origin", "size"]
     list_display_links = ["id", "sort_date"]
-    list_filter = ["direction", "origin", "has_attachments", "is_body_parsed", "account"]
+    # No date_hierarchy: its year and month links cost a scan of every
+    # message's date. The sort_date filter's ranges use its index.
+    list_filter = ["direction", "origin", "sort_date", "is_body_parsed", "account"]
     list_select_related = ["account", "owner"]
     list_per_page = 50
     paginator = CappedCountPaginator
@@ -483,26 +505,29 @@ class MessageAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
     ordering = ["-sort_date"]
     content_lookup_fields = MESSAGE_CONTENT_FIELDS
     search_help_text = _(
-        "Search by message id, Message-ID header, or an exact sender or recipient address."
+        "Search by message number or the owner's username; superusers also by Message-ID header, "
+        "an exact sender or recipient address, or words of the subject."
     )
     # Non-empty so that Django shows the search box. get_search_results
     # does the matching.
-    search_fields = ["message_id"]
+    search_fields = ["owner__username"]
     metadata_fields = [
-        "account", "owner", "origin", "direction", "sort_date", "sent_at", "internal_date",
-        "from_address", "from_display", "to_display", "cc_display", "message_id", "in_reply_to",
-        "thread_key", "size", "content_hash", "gm_msgid", "is_body_parsed", "has_attachments",
-        "server_locations", "created_at",
+        "account", "owner", "origin", "direction", "sort_date", "sent_at", "internal_date", "size",
+        "content_hash", "is_body_parsed", "server_locations", "created_at",
     ]
-    content_fields = ["subject", "snippet", "text_body", "html_body", "attachment_list", "parse_problems", "raw_link"]
+    content_fields = [
+        "subject", "from_address", "from_display", "to_display", "cc_display", "message_id", "in_reply_to",
+        "thread_key", "gm_msgid", "snippet", "text_body", "html_body", "has_attachments", "attachment_list",
+        "parse_problems", "raw_link",
+    ]
 
     def get_list_display(self, request):
-        if can_read_message_content(request.user):
-            return [*self.list_display[:3], "subject", *self.list_display[3:]]
+        if can_view_content_in_admin(request.user):
+            return [*self.list_display[:3], "subject", "from_address", *self.list_display[3:]]
         return self.list_display
 
     def get_fields(self, request, obj=None):
-        if can_read_message_content(request.user):
+        if can_view_content_in_admin(request.user):
             return [*self.metadata_fields, *self.content_fields]
         return self.metadata_fields
 
@@ -510,24 +535,32 @@ class MessageAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
         return self.get_fields(request, obj)
 
     def get_search_results(self, request, queryset, search_term):
-        """Match by exact, indexed values, and for superusers by subject too.
+        """Match by exact, indexed values, and for superusers by content too.
 
-        A number is a message id, `<...>` a Message-ID header, and a text
-        with "@" an address on the message (From, To, Cc or Bcc).
+        A number is a message id; other terms are an owner's username. For
+        superusers, `<...>` is a Message-ID header, a text with "@" an
+        address on the message (From, To, Cc or Bcc), and anything else
+        words of the subject.
         """
         term = search_term.strip()
         if not term:
             return queryset, False
         if term.isdigit():
             return queryset.filter(pk=int(term)), False
+        if not can_view_content_in_admin(request.user):
+            return queryset.filter(owner__username=term), False
         if term.startswith("<") and term.endswith(">"):
             return queryset.filter(message_id=term), False
         if "@" in term:
             senders = Participant.objects.filter(address=normalize_address(term)).values("message_id")
             return queryset.filter(pk__in=senders), False
-        if can_read_message_content(request.user):
-            return queryset.filter(subject__icontains=term), False
-        return queryset.none(), False
+        return queryset.filter(subject__icontains=term), False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Log entries describe a message in words that may quote its content.
+        if not can_view_content_in_admin(request.user):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
     @admin.display(description=_("in folders"))
     def server_locations(self, message):
@@ -558,7 +591,7 @@ class MessageAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
 
     def raw_view(self, request, object_id):
         """Send the message exactly as the server returned it, to superusers."""
-        if not can_read_message_content(request.user):
+        if not can_view_content_in_admin(request.user):
             raise PermissionDenied
         message = get_object_or_404(Message.objects.select_related("raw"), pk=object_id)
         logger.info("Admin downloaded a raw message: user=%s message=%s", request.user.pk, message.pk)
@@ -631,7 +664,7 @@ class SyncFailureAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         # The database's error text can quote the row it could not store.
-        if can_read_message_content(request.user):
+        if can_view_content_in_admin(request.user):
             return [*self.fields, "detail"]
         return self.fields
 

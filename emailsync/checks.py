@@ -52,7 +52,7 @@ def check_admin_url(app_configs, **kwargs):
         return [Error(
             f"ADMIN_URL is {admin_url!r}; it must be a path like “staff-console/”.",
             hint="Remove the leading slash and end it with one.",
-            id="emailsync.E003",
+            id="emailsync.E005",
         )]
     return []
 
@@ -77,3 +77,31 @@ def check_operations_settings(app_configs, **kwargs):
             id="emailsync.W004",
         ))
     return warnings
+
+
+@register(deploy=False)
+def check_provider_overrides(app_configs, **kwargs):
+    """Reject overrides of unknown presets or fields, which would leave a preset aimed at the real provider."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from . import providers
+
+    overrides = getattr(settings, "EMAILSYNC_PROVIDER_OVERRIDES", {}) or {}
+    if not isinstance(overrides, dict):
+        return [Error(
+            "EMAILSYNC_PROVIDER_OVERRIDES must be a JSON object keyed by preset.",
+            hint='For example {"gmail": {"imap_host": "imap.example.com"}}.', id="emailsync.E003",
+        )]
+    known = {provider.key for provider in providers.PROVIDERS}
+    problems = [
+        Error(
+            f"EMAILSYNC_PROVIDER_OVERRIDES names the unknown preset {key!r}.",
+            hint=f"Known presets: {', '.join(sorted(known))}.", id="emailsync.E003",
+        )
+        for key in overrides if key not in known
+    ]
+    try:
+        providers.all_providers()
+    except ImproperlyConfigured as exc:
+        problems.append(Error(str(exc), id="emailsync.E004"))
+    return problems

@@ -114,11 +114,15 @@ def cluster_state(clusters, heartbeat):
 def collect_cluster(now):
     """Return the task cluster's state, live clusters, heartbeat, queue and schedules."""
     heartbeat = heartbeat_status(now)
-    schedules = set(Schedule.objects.filter(func__in=[SYNC_FUNC, HEARTBEAT_FUNC]).values_list("func", flat=True))
+    from retention.schedules import CLEANUP_FUNC
+
+    functions = [SYNC_FUNC, HEARTBEAT_FUNC, CLEANUP_FUNC]
+    schedules = set(Schedule.objects.filter(func__in=functions).values_list("func", flat=True))
     cluster = {
         "state": "unknown", "clusters": [], "heartbeat": heartbeat, "queue": None, "broker_error": "",
         "failed_tasks_24h": Failure.objects.filter(stopped__gte=now - timedelta(hours=24)).count(),
         "has_sync_schedule": SYNC_FUNC in schedules, "has_heartbeat_schedule": HEARTBEAT_FUNC in schedules,
+        "has_cleanup_schedule": CLEANUP_FUNC in schedules,
     }
     # Any broker client error (Redis down, a refused connection) means the
     # same to an operator: the cluster's state cannot be read.
@@ -283,10 +287,11 @@ def cluster_problems(cluster):
             "the next scheduled sync."
         )))
 
-    if not cluster["has_heartbeat_schedule"] or not cluster["has_sync_schedule"]:
+    schedules = ("has_sync_schedule", "has_heartbeat_schedule", "has_cleanup_schedule")
+    if not all(cluster[name] for name in schedules):
         problems.append(Problem("schedule_missing", ERROR, _(
-            "A scheduled task is missing (mailbox sync or heartbeat). Create them with "
-            "“python manage.py setup_schedules”."
+            "A scheduled task is missing (mailbox sync, heartbeat or cleanup policy). Create them "
+            "with “python manage.py setup_schedules”."
         )))
     return problems
 

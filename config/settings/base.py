@@ -176,6 +176,14 @@ EMAILSYNC_IDLE_CHECK_SECONDS = env.int("EMAILSYNC_IDLE_CHECK_SECONDS", default=5
 EMAILSYNC_POLL_SECONDS = env.int("EMAILSYNC_POLL_SECONDS", default=120)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
+# Connection checks (the step-by-step test of a mailbox's servers) that one
+# user may run per window, and the window's length in seconds.
+EMAILSYNC_CHECK_RATE_LIMIT = env.int("EMAILSYNC_CHECK_RATE_LIMIT", default=10)
+EMAILSYNC_CHECK_RATE_WINDOW = env.int("EMAILSYNC_CHECK_RATE_WINDOW", default=600)
+# Minutes the scheduler leaves a newly connected mailbox alone while its
+# owner chooses the first sync's options; the last setup page starts the
+# sync at once, and an abandoned setup syncs with the defaults afterwards.
+EMAILSYNC_SETUP_HOLD_MINUTES = env.int("EMAILSYNC_SETUP_HOLD_MINUTES", default=60)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
@@ -190,6 +198,11 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env.int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", d
 # An active mailbox counts as late when its last successful sync is older
 # than this (minutes), unless a sync of it is running.
 HEALTH_SYNC_MAX_AGE_MINUTES = env.int("HEALTH_SYNC_MAX_AGE_MINUTES", default=60)
+
+# The cache holds the per-user connection-check counts. The default lives in
+# each process's memory; with several web processes set CACHE_URL to a
+# shared cache such as redis://127.0.0.1:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 Q_CLUSTER = {
     # Clusters that share a broker must share this name; separate
@@ -210,9 +223,6 @@ Q_CLUSTER = {
 # Q_CLUSTER["cache"], which every process must share. That is files in
 # DATA_DIR with SQLite (one machine), else a database table that the
 # emailsync migrations create.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-}
 if env.str("Q_REDIS_URL", default=""):
     Q_CLUSTER["redis"] = env.str("Q_REDIS_URL")
 else:
@@ -229,9 +239,6 @@ else:
             "LOCATION": "task_cluster_cache",
         }
 
-# Log lines go to standard error, one line per event. LOG_FORMAT "json"
-# writes one JSON object per line with the ids of each event as fields
-# (see config/logformat.py); "text" writes plain lines for a terminal.
 def checked_log_format(name):
     """Return the LOG_FORMAT value if the logging config defines it."""
     if name not in FORMATTERS:
@@ -239,6 +246,9 @@ def checked_log_format(name):
     return name
 
 
+# Log lines go to standard error, one line per event. LOG_FORMAT "json"
+# writes one JSON object per line with the ids of each event as fields
+# (see config/logformat.py), and "text" writes plain lines for a terminal.
 LOG_FORMAT = checked_log_format(env.str("LOG_FORMAT", default="text"))
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

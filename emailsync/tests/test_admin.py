@@ -490,3 +490,31 @@ def test_change_form_keeps_state_written_during_save(client, operator, owner):
     assert account.incoming_port == 143
     assert account.status == MailAccount.Status.PAUSED
     assert account.last_error_code == errors.AUTH_FAILED
+
+
+def test_resume_skips_account_being_deactivated(client, operator, owner):
+    account = make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.DEACTIVATING)
+
+    response = run_action(login(client, operator), "resume_sync", [account])
+
+    account.refresh_from_db()
+    assert account.status == MailAccount.Status.PAUSED
+    assert "being deactivated" in response.content.decode()
+
+
+def test_change_page_hides_resume_while_deactivating(client, operator, owner):
+    account = make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.DEACTIVATING)
+
+    page = login(client, operator).get(change_url(account)).content.decode()
+
+    assert reverse("admin:emailsync_mailaccount_resume", args=[account.pk]) not in page
+
+
+def test_deactivate_action_offered_with_delete_permission(client, operator, superuser, owner):
+    make_mailbox(owner)
+
+    as_operator = login(client, operator).get(CHANGELIST).content.decode()
+    as_superuser = login(client, superuser).get(CHANGELIST).content.decode()
+
+    assert 'value="deactivate_mailboxes"' not in as_operator
+    assert 'value="deactivate_mailboxes"' in as_superuser

@@ -36,7 +36,10 @@ def message_url(message):
     return reverse("admin:emailsync_message_change", args=[message.pk])
 
 
-CONTENT = ["Contrato confidencial", "Cuerpo secreto del contrato", "oferta-final.pdf", "HTML</b> secreto"]
+CONTENT = [
+    "Contrato confidencial", "Cuerpo secreto del contrato", "oferta-final.pdf", "HTML</b> secreto",
+    "lucia@acme.example",
+]
 
 
 def test_superuser_reads_message_content(client, superuser, message):
@@ -50,16 +53,17 @@ def test_superuser_reads_message_content(client, superuser, message):
 def test_viewer_sees_metadata_without_content(client, viewer, message):
     page = login(client, viewer).get(message_url(message)).content.decode()
 
-    assert "lucia@acme.example" in page
+    assert message.content_hash in page
     for text in CONTENT:
         assert text not in page
 
 
-def test_viewer_list_has_no_subject(client, viewer, message):
+def test_viewer_list_has_no_subject_or_sender(client, viewer, message):
     page = login(client, viewer).get(MESSAGES).content.decode()
 
     assert f">{message.pk}<" in page
     assert "Contrato confidencial" not in page
+    assert "lucia@acme.example" not in page
 
 
 def test_superuser_list_shows_subject(client, superuser, message):
@@ -68,7 +72,10 @@ def test_superuser_list_shows_subject(client, superuser, message):
     assert "Contrato confidencial" in page
 
 
-@pytest.mark.parametrize("lookup", ["subject__icontains", "text_body__contains", "raw__data__contains"])
+@pytest.mark.parametrize("lookup", [
+    "subject__icontains", "text_body__contains", "raw__data__contains", "from_address__startswith",
+    "to_display__contains",
+])
 def test_viewer_content_lookup_refused(client, viewer, message, lookup):
     response = login(client, viewer).get(MESSAGES, {lookup: "Contrato"})
 
@@ -91,22 +98,45 @@ def test_subject_search_for_superuser_only(client, request, message, user_fixtur
 
 
 @pytest.mark.parametrize("term", ["LUCIA@acme.example", "owner@crm.example"])
-def test_search_by_exact_address(client, viewer, message, term):
-    response = login(client, viewer).get(MESSAGES, {"q": term})
+def test_superuser_searches_by_exact_address(client, superuser, message, term):
+    response = login(client, superuser).get(MESSAGES, {"q": term})
 
     assert list(response.context["cl"].result_list) == [message]
 
 
-def test_search_by_message_id_and_number(client, viewer, message):
+def test_superuser_searches_by_message_id(client, superuser, message):
     message.message_id = "<abc123@acme.example>"
     message.save()
+
+    response = login(client, superuser).get(MESSAGES, {"q": "<abc123@acme.example>"})
+
+    assert list(response.context["cl"].result_list) == [message]
+
+
+@pytest.mark.parametrize("term", ["lucia@acme.example", "<abc123@acme.example>"])
+def test_viewer_search_ignores_addresses_and_headers(client, viewer, message, term):
+    message.message_id = "<abc123@acme.example>"
+    message.save()
+
+    response = login(client, viewer).get(MESSAGES, {"q": term})
+
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_viewer_searches_by_number_and_owner(client, viewer, message):
     client = login(client, viewer)
 
-    by_header = client.get(MESSAGES, {"q": "<abc123@acme.example>"})
     by_number = client.get(MESSAGES, {"q": str(message.pk)})
+    by_owner = client.get(MESSAGES, {"q": message.owner.username})
 
-    assert list(by_header.context["cl"].result_list) == [message]
     assert list(by_number.context["cl"].result_list) == [message]
+    assert list(by_owner.context["cl"].result_list) == [message]
+
+
+def test_viewer_cannot_open_message_history(client, viewer, message):
+    response = login(client, viewer).get(reverse("admin:emailsync_message_history", args=[message.pk]))
+
+    assert response.status_code == 403
 
 
 def test_messages_read_only_for_everyone(client, superuser, message):

@@ -9,7 +9,7 @@ from emailsync.checks import check_admin_url, check_operations_settings
 def test_admin_url_check_rejects(settings, admin_url):
     settings.ADMIN_URL = admin_url
 
-    assert [error.id for error in check_admin_url(None)] == ["emailsync.E003"]
+    assert [error.id for error in check_admin_url(None)] == ["emailsync.E005"]
 
 
 def test_admin_url_check_accepts_nested_path(settings):

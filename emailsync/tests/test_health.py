@@ -23,6 +23,7 @@ from emailsync.heartbeat import record_heartbeat
 from emailsync.idle import Supervisor
 from emailsync.models import Heartbeat, MailAccount
 from emailsync.schedules import HEARTBEAT_FUNC, ensure_heartbeat_schedule, ensure_sync_schedule
+from retention.schedules import ensure_cleanup_schedule
 from emailsync.tasks import record_heartbeat as record_heartbeat_task
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
@@ -47,6 +48,7 @@ def cluster_cache(settings, tmp_path):
 def schedules():
     ensure_heartbeat_schedule()
     ensure_sync_schedule(5)
+    ensure_cleanup_schedule()
 
 
 def publish_cluster(state=Conf.IDLE, uptime=timedelta(hours=1), host="worker-1"):
@@ -200,6 +202,18 @@ def test_missing_schedules_reported(client, viewer):
     status, data = health_json(login(client, viewer))
 
     assert status == 503
+    assert "schedule_missing" in [problem["code"] for problem in data["problems"]]
+
+
+def test_missing_cleanup_schedule_reported(client, viewer):
+    ensure_heartbeat_schedule()
+    ensure_sync_schedule(5)
+    publish_cluster()
+    beat()
+
+    _status, data = health_json(login(client, viewer))
+
+    assert data["cluster"]["has_cleanup_schedule"] is False
     assert "schedule_missing" in [problem["code"] for problem in data["problems"]]
 
 

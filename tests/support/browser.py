@@ -1,4 +1,4 @@
-"""Debian's Chromium driven by Playwright, for tests of what only a browser shows."""
+"""Debian's Chromium for browser tests, launched the way this machine allows."""
 
 import os
 from contextlib import contextmanager
@@ -8,22 +8,28 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+
+
+def launch_chromium(playwright):
+    """Return a headless Chromium; skip the test (fail it under CI) when Chromium is missing."""
+    if not CHROMIUM.exists():
+        reason = "Chromium is missing: install Debian's chromium package."
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
 @contextmanager
 def chromium_page(locale="en-US"):
     """Yield a Playwright page whose `console_errors` lists the console's error lines."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is missing: install Debian's chromium package.")
-        pytest.skip("Chromium is missing: install Debian's chromium package.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(locale=locale)
         page.set_default_timeout(10_000)
         page.console_errors = []

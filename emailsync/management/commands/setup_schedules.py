@@ -8,14 +8,16 @@ from emailsync.schedules import (
     HEARTBEAT_MINUTES, HEARTBEAT_SCHEDULE_NAME, SYNC_SCHEDULE_NAME, ensure_heartbeat_schedule,
     ensure_sync_schedule,
 )
+from retention.schedules import CLEANUP_RUN_AT, CLEANUP_SCHEDULE_NAME, ensure_cleanup_schedule
 
 
 class Command(BaseCommand):
     help = (
         "Create or update the schedule that syncs every active mailbox every "
-        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes, and the one-minute heartbeat that "
-        "the health page reads. Safe to run at every start: schedules of other tasks "
-        "are left alone."
+        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes and the one-minute heartbeat that "
+        "the health page reads, and create the daily schedule of the cleanup policy "
+        "unless one exists. Safe to run at every start: schedules of other tasks are "
+        "left alone."
     )
 
     def handle(self, *args, **options):
@@ -26,9 +28,15 @@ class Command(BaseCommand):
             )
 
         action = ensure_sync_schedule(minutes)
-        heartbeat_action = ensure_heartbeat_schedule()
         if options["verbosity"] >= 1:
             self.stdout.write(f"Schedule “{SYNC_SCHEDULE_NAME}”: {action}, every {minutes} minutes.")
+
+        action = ensure_heartbeat_schedule()
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"Schedule “{HEARTBEAT_SCHEDULE_NAME}”: {action}, every {HEARTBEAT_MINUTES} minute.")
+
+        action = ensure_cleanup_schedule()
+        if options["verbosity"] >= 1:
             self.stdout.write(
-                f"Schedule “{HEARTBEAT_SCHEDULE_NAME}”: {heartbeat_action}, every {HEARTBEAT_MINUTES} minute."
+                f"Schedule “{CLEANUP_SCHEDULE_NAME}”: {action}, daily at {CLEANUP_RUN_AT:%H:%M} site time."
             )

@@ -170,3 +170,39 @@ def add_oauth_user(oauth_dovecot, password=None):
     address = f"olga{next(_counter)}-{uuid.uuid4().hex[:6]}@example.test"
     oauth_dovecot.add_user(address, password or f"pw-{uuid.uuid4().hex[:8]}")
     return address
+
+
+def issue_tokens(oauth_server, username, client=GOOGLE_CLIENT, seconds=3600):
+    """Return a TokenSet for a new grant of username, as a completed sign-in would have."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emailsync.oauth import TokenSet
+    from tests.support.oauthserver import Grant
+
+    grant = Grant(username, client[0], "https://mail.google.com/ openid email")
+    refresh_token = oauth_server.new_refresh_token(grant)
+    response = oauth_server.token_response(grant, refresh_token=refresh_token)
+    return TokenSet(
+        access_token=response["access_token"], refresh_token=refresh_token,
+        expires_at=timezone.now() + timedelta(seconds=seconds), scopes=frozenset(grant.scope.split()),
+    )
+
+
+def connect_oauth_account(owner, oauth_server, address, preset_key="gmail", **options):
+    """Connect owner's mailbox at address to its preset's servers with a new grant."""
+    from emailsync.providers import get_provider
+    from emailsync.services import connect_mailbox
+    from emailsync.views.setup import preset_servers
+
+    tokens = issue_tokens(oauth_server, address)
+    incoming, outgoing = preset_servers(get_provider(preset_key), "imap", address, password="")
+    incoming.access_token = outgoing.access_token = tokens.access_token
+    return connect_mailbox(owner, address, incoming, outgoing, provider=preset_key, oauth_tokens=tokens, **options)
+
+
+@pytest.fixture
+def oauth_account(owner, oauth_settings, oauth_server, oauth_dovecot):
+    """The owner's Gmail mailbox, connected with a new grant on the OAuth Dovecot."""
+    return connect_oauth_account(owner, oauth_server, add_oauth_user(oauth_dovecot))

@@ -75,6 +75,7 @@ class ServerState:
     # Every code and token handed out, so a test can search for leaks.
     issued: list = field(default_factory=list)
     refresh_count: int = 0
+    refresh_rejections: int = 0
     code_exchanges: int = 0
 
 
@@ -361,6 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.auth.lock:
             grant = self.auth.state.refresh_tokens.get(form.get("refresh_token", ""))
         if grant is None or grant.is_revoked or grant.client_id != client_id:
+            self.auth.state.refresh_rejections += 1
             return self._json(400, {"error": "invalid_grant", "error_description": "Token has been revoked"})
         self.auth.state.refresh_count += 1
         new_refresh = ""

@@ -34,6 +34,8 @@ SECRET_UNREADABLE = "secret_unreadable"
 RECIPIENT_REJECTED = "recipient_rejected"
 MESSAGE_TOO_LARGE = "message_too_large"
 SENDER_REJECTED = "sender_rejected"
+# Pause reason while a deactivation deletes the account's synced messages.
+DEACTIVATING = "deactivating"
 
 # Failures that a new password (or a new sign-in) fixes; retrying with the
 # same credentials only risks the provider locking the account.
@@ -132,6 +134,10 @@ MESSAGES = {
     SENDER_REJECTED: _(
         "The outgoing server rejected the From address %(sender)s. Use an "
         "address your provider lets you send from."
+    ),
+    DEACTIVATING: _(
+        "This mailbox is being disconnected: sync has stopped and its synced "
+        "messages are being deleted from the CRM."
     ),
 }
 

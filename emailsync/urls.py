@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import mailbox, mailbox_settings, messages, oauth, setup
+from .views import deactivation, mailbox, mailbox_settings, messages, oauth, setup
 
 app_name = "emailsync"
 
@@ -24,6 +24,7 @@ settings_urlpatterns = [
     path("mailbox/sharing/", mailbox_settings.sharing, name="sharing"),
     path("mailbox/options/", mailbox_settings.sync_options, name="sync_options"),
     path("mailbox/options/folders/", mailbox_settings.refresh_folders, name="refresh_folders"),
+    path("<int:account_id>/deactivate/", deactivation.deactivate, name="deactivate"),
 ]
 
 urlpatterns = [

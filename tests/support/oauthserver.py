@@ -279,6 +279,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._consent_page(self._query())
         if path == "/userinfo":
             return self._userinfo()
+        if path == "/favicon.ico":
+            # Browsers ask for it; a 404 would show as a console error.
+            self.send_response(204)
+            self.end_headers()
+            return None
         return self._json(404, {"error": "not_found"})
 
     def do_POST(self):

@@ -331,3 +331,20 @@ def test_user_with_mailbox_cannot_connect_another(owner_client, owner, oauth_set
     assert response.status_code == 302
     assert response["Location"] == reverse("emailsync:mailbox")
     assert MailAccount.objects.filter(owner=owner).count() == 1
+
+
+# --- Configuration ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("client_id", "secret", "warnings"), [
+    ("", "", []), ("id", "secret", []), ("id", "", ["GOOGLE_OAUTH_CLIENT_SECRET"]), ("", "secret", ["GOOGLE_OAUTH_CLIENT_ID"]),
+])
+def test_check_oauth_clients_warns_half_configured(settings, client_id, secret, warnings):
+    from emailsync.checks import check_oauth_clients
+
+    settings.GOOGLE_OAUTH_CLIENT_ID, settings.GOOGLE_OAUTH_CLIENT_SECRET = client_id, secret
+
+    found = check_oauth_clients(None)
+
+    assert [problem.msg.split(" ")[0] for problem in found] == warnings
+    assert all(problem.id == "emailsync.W010" for problem in found)

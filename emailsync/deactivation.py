@@ -11,7 +11,8 @@ Steps:
    with its raw bytes, participants and locations, renewing the claim.
 3. In one last transaction, delete the folders, failures, POP3 UIDLs,
    From addresses, sharing exclusions and the account with its encrypted
-   secrets; an OAuth 2.0 grant is revoked at the provider after the commit. Messages sent from the CRM stay, with their participants, and
+   secrets. An OAuth 2.0 grant is then revoked at the provider, after the
+   commit. Messages sent from the CRM stay, with their participants, and
    lose their account; connecting a mailbox again links them to it.
 
 Nothing on the mail server changes, so connecting the same mailbox again

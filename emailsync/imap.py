@@ -176,7 +176,7 @@ class ImapSession:
         """Log in with SASL XOAUTH2, or OAUTHBEARER (RFC 7628) where only that is offered.
 
         A server that announces neither still gets XOAUTH2, the form Google
-        and Microsoft document, and its answer decides.
+        and Microsoft document, and its reply decides.
         """
         try:
             mechanisms = {cap[5:] for cap in self.client.capabilities() if cap.startswith(b"AUTH=")}

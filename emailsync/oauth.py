@@ -6,9 +6,9 @@ own authorization server. The refresh token and the cached access token
 are stored encrypted with emailsync.crypto and never leave this module
 except as the bearer secret of an IMAP or SMTP login.
 
-The sign-in itself (authorization code with PKCE, the `state` check) lives
-in oauth_flow.py; this module only talks to the token, userinfo and
-revocation endpoints, through authlib's requests client.
+The sign-in itself (authorization code with PKCE, the `state` check) is in
+oauth_flow.py. This module only calls the token, userinfo and revocation
+endpoints, through authlib's requests client.
 """
 
 import json
@@ -47,7 +47,7 @@ MICROSOFT_MAIL_SCOPES = (
 )
 
 # Token endpoint errors (RFC 6749 5.2, OpenID Connect Core 3.1.2.6) after
-# which only a new sign-in by the owner helps. Microsoft answers
+# which only a new sign-in by the owner helps. Microsoft returns
 # interaction_required when a new policy (MFA, consent) applies to a grant.
 REVOKED_GRANT_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 # Errors that mean the site's own client registration is wrong or expired:
@@ -231,9 +231,9 @@ def expires_soon(expires_at, now=None):
 def get_access_token(account):
     """Return a valid access token for account, refreshing it when it expires soon.
 
-    The refresh runs under a row lock (select_for_update; on SQLite the
+    The refresh runs under a row lock (select_for_update, and on SQLite the
     write transaction serialises it), so two workers never refresh one
-    grant at once: a provider that rotates refresh tokens would otherwise
+    grant at once. Otherwise a provider that rotates refresh tokens would
     invalidate the one the other worker used. The HTTP request to the token
     endpoint runs inside that transaction, for at most EMAILSYNC_TIMEOUT.
     Raises MailError: OAUTH_REVOKED when the provider rejects the grant,

@@ -70,7 +70,7 @@ class SignIn:
 
 
 class SignInFailed(Exception):
-    """The sign-in could not complete; `message()` says why and what to do."""
+    """The sign-in could not complete. `message()` returns why, and what to do next."""
 
     def __init__(self, reason, preset_key="", purpose="", **params):
         super().__init__(reason)

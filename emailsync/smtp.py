@@ -115,7 +115,7 @@ class SmtpSession:
         On a rejected token both mechanisms send a 334 challenge with a
         JSON error; the client ends the exchange (an empty line for
         XOAUTH2, a lone ^A for OAUTHBEARER, RFC 7628 3.2.3) and the server
-        then answers 535.
+        then replies 535.
         """
         mechanisms = self.client.esmtp_features.get("auth", "").upper().split()
         if "OAUTHBEARER" in mechanisms and "XOAUTH2" not in mechanisms:

@@ -529,7 +529,7 @@ def _select_again(context, folder):
     """Select folder on a new connection, checking that its UIDs still mean the same messages."""
     status = context.session.select(folder.name)
     if status.uidvalidity != folder.uidvalidity:
-        # The next sync sees the new UIDVALIDITY and starts the folder again.
+        # The next sync detects the new UIDVALIDITY and starts the folder again.
         raise MailError(
             errors.CONNECTION_LOST, f"UIDVALIDITY of folder {folder.pk} changed during the sync",
             host=context.account.incoming_host, port=context.account.incoming_port,

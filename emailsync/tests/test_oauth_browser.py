@@ -1,6 +1,6 @@
 """Sign in with Google in Debian's Chromium, through the test authorization server.
 
-The user presses the button in the wizard, answers the authorization
+The user presses the button in the wizard, accepts on the authorization
 server's consent page, lands back in the wizard, and the first sync runs
 over XOAUTH2 against the OAuth Dovecot. Screenshots go to
 test-artifacts/screenshots/ like the other wizard tests'.

@@ -1,9 +1,9 @@
 """No OAuth code or token appears in a log line, a page, the admin or a command's output.
 
 One test walks a mailbox through its whole OAuth life (sign-in, wizard,
-sync, a refresh, a revoked grant, reconnecting) while recording every log
-record at DEBUG, every page and every command output; then it searches
-all of it for each code and token the authorization server issued.
+sync, a refresh, a revoked grant, reconnecting). It records every log
+record at DEBUG, every page and every command output, then searches all
+of it for each code and token the authorization server issued.
 """
 
 import json
@@ -73,7 +73,7 @@ def test_tokens_never_shown_or_logged(owner_client, owner, django_user_model, oa
     operator_client.force_login(operator)
     texts += admin_pages(operator_client)
 
-    # The grant is revoked, the owner told, and the mailbox reconnected.
+    # The grant is revoked, the owner notified, and the mailbox reconnected.
     oauth_server.revoke_grants(address)
     MailAccount.objects.filter(pk=account.pk).update(oauth_access_token_expires_at=None)
     sync_account(account.pk)

@@ -170,8 +170,8 @@ def test_token_expiring_during_long_sync_renewed(settings, owner, oauth_settings
     batches = []
 
     def progress(done, total):
-        # After the first batch the token runs out: the provider forgets it
-        # and closes the connection it was used on.
+        # After the first batch the token expires: the provider invalidates
+        # it and closes the connection it was used on.
         if not batches:
             expiry = MailAccount.objects.get(pk=account.pk).oauth_access_token_expires_at
             threading.Event().wait(max((expiry - timezone.now()).total_seconds(), 0) + 0.1)

@@ -2,8 +2,8 @@
 
 The buttons post here (CSRF-protected), never link, so a third-party page
 cannot start a sign-in in the user's name. One callback URL serves every
-provider and purpose; the pending sign-in that its `state` names says
-which (see oauth_flow.py). A failed sign-in shows its reason on the page
+provider and purpose, because the pending sign-in that its `state` names
+records which (see oauth_flow.py). A failed sign-in shows its reason on the page
 the user came from and saves nothing.
 """
 

@@ -1,7 +1,7 @@
 """Settings > Channels > Email: connect a mailbox, the wizard's first steps.
 
 Popular provider: choose it, choose IMAP or POP3 and type the address,
-then type the password and connect; for Gmail, Outlook.com and Microsoft
+then type the password and connect. For Gmail, Outlook.com and Microsoft
 365 a "Sign in with Google / Microsoft" button comes first where the site
 has that provider's OAuth client (see views/oauth.py). Other email: one page with both
 servers. The session keeps the provider, protocol and address between

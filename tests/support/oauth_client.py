@@ -6,7 +6,7 @@ import requests
 
 
 def authorize(oauth_server, authorization_url, username, decision="allow"):
-    """Answer the consent page as a user would; return the URL the server redirects back to."""
+    """Submit the consent page as a user would; return the URL the server redirects back to."""
     query = {key: values[0] for key, values in parse_qs(urlsplit(authorization_url).query).items()}
     form = {**query, "username": username, "decision": decision}
     answer = requests.post(f"{oauth_server.url}/authorize", data=form, allow_redirects=False, timeout=10)
@@ -28,6 +28,6 @@ def follow_callback(client, callback_url):
 
 
 def sign_in(client, oauth_server, start_url, username, decision="allow"):
-    """Press the button, answer the consent page and come back; returns the final response."""
+    """Press the button, submit the consent page and come back; returns the final response."""
     authorization_url = start_sign_in(client, start_url)
     return follow_callback(client, authorize(oauth_server, authorization_url, username, decision))

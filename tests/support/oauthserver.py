@@ -101,7 +101,7 @@ class AuthorizationServer:
         self.withheld_scopes = set()
         self.issue_refresh_tokens = True
         self.id_token_has_email = True
-        # Token requests to answer with HTTP 503 before working again.
+        # Token requests to fail with HTTP 503 before working again.
         self.failing_token_requests = 0
 
     @property

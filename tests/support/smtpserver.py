@@ -61,7 +61,7 @@ class Recorder:
             with self.lock:
                 self.oauth_logins.append(user)
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
-        # RFC 7628 3.2.2: an error challenge, which the client answers
+        # RFC 7628 3.2.2: an error challenge, to which the client replies
         # before the final 535.
         await server.challenge_auth(json.dumps({"status": "invalid_token"}))
         return AuthResult(success=False, handled=False)

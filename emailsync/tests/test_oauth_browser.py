@@ -65,7 +65,7 @@ def test_browser_sign_in_with_google_end_to_end(live_server, owner, oauth_settin
     assert account.email_address == address
     assert outside_loop(lambda: account.messages.count()) == 3
     assert [item.active for item in oauth_server.state.introspections if item.username == address]
-    assert oauth_server.failed_introspections() == []
+    assert oauth_server.failed_introspections(address) == []
     assert page.console_errors == []
 
 

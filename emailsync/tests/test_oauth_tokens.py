@@ -72,6 +72,7 @@ def test_refresh_keeps_refresh_token_when_not_rotated(oauth_account):
 
 def test_refresh_stores_rotated_refresh_token(oauth_account, oauth_server):
     oauth_server.rotate_refresh_tokens = True
+    rejections = oauth_server.state.refresh_rejections
     before = stored(oauth_account, "oauth_refresh_token_encrypted")
     expire_soon(oauth_account)
 
@@ -81,7 +82,7 @@ def test_refresh_stores_rotated_refresh_token(oauth_account, oauth_server):
 
     after = stored(oauth_account, "oauth_refresh_token_encrypted")
     assert after != before
-    assert oauth_server.state.refresh_rejections == 0
+    assert oauth_server.state.refresh_rejections == rejections
 
 
 def test_refresh_of_revoked_grant_raises_oauth_revoked(oauth_account, oauth_server):
@@ -151,7 +152,7 @@ def test_sync_refreshes_expired_token_first(oauth_account, oauth_dovecot, oauth_
     report = sync_account(oauth_account.pk)
 
     assert report.ok
-    assert oauth_server.failed_introspections() == []
+    assert oauth_server.failed_introspections(oauth_account.incoming_login) == []
 
 
 def test_token_expiring_during_long_sync_renewed(settings, owner, oauth_settings, oauth_server, oauth_dovecot):
@@ -188,7 +189,7 @@ def test_token_expiring_during_long_sync_renewed(settings, owner, oauth_settings
     assert report.created == 6
     assert oauth_server.state.refresh_count == refreshes + 1
     assert proxy.connections == 2
-    assert oauth_server.failed_introspections() == []
+    assert oauth_server.failed_introspections(address) == []
     assert MailAccount.objects.get(pk=account.pk).consecutive_auth_failures == 0
 
 
@@ -360,3 +361,20 @@ def test_paused_email_text_in_spanish(oauth_account, oauth_server, owner):
 
     body = message_from_bytes(mail.outbox[0].message().as_bytes(), policy=policy.default).get_content()
     assert "Reconectar" in body
+
+
+def test_pop3_mailbox_offered_no_sign_in(owner_client, owner, oauth_settings, oauth_dovecot, oauth_smtp_server):
+    from emailsync.providers import get_provider
+    from emailsync.services import connect_mailbox
+    from emailsync.views.setup import preset_servers
+
+    address = add_oauth_user(oauth_dovecot)
+    oauth_smtp_server.users[address] = oauth_dovecot.users[address]
+    incoming, outgoing = preset_servers(get_provider("gmail"), "pop3", address, oauth_dovecot.users[address])
+    connect_mailbox(owner, address, incoming, outgoing, provider="gmail")
+
+    edit_page = owner_client.get(reverse("emailsync:server_edit")).content.decode()
+    response = owner_client.post(reverse("emailsync:oauth_reconnect"))
+
+    assert "data-oauth" not in edit_page
+    assert response.status_code == 404

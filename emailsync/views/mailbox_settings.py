@@ -122,7 +122,7 @@ def server_edit(request, account):
 
     return render(request, "emailsync/mailbox/server_edit.html", {
         "account": account, "provider": provider, "form": form, "verification": verification,
-        "oauth_provider": provider_for_preset(account.provider) if provider else None,
+        "oauth_provider": provider_for_preset(account.provider) if provider and account.is_imap else None,
         "help": help_for_failure(verification, provider, form if provider is None else None),
         "default_ports_json": default_ports_json(), "section": "servers", **wizard_context("servers", request, account),
     })

@@ -209,8 +209,9 @@ class AuthorizationServer:
             self.state.introspections.append(Introspection(username, active))
         return {"active": True, "username": username, "scope": access.grant.scope} if active else {"active": False}
 
-    def failed_introspections(self):
-        return [item for item in self.state.introspections if not item.active]
+    def failed_introspections(self, username):
+        """Return the rejected token checks of username: each one a failed login."""
+        return [item for item in self.state.introspections if item.username == username and not item.active]
 
 
 def _s256(verifier):

@@ -378,3 +378,15 @@ def test_pop3_mailbox_offered_no_sign_in(owner_client, owner, oauth_settings, oa
 
     assert "data-oauth" not in edit_page
     assert response.status_code == 404
+
+
+def test_deactivation_revokes_grant(oauth_account, owner, oauth_server, django_capture_on_commit_callbacks):
+    from emailsync.deactivation import deactivate_mailbox
+
+    address = oauth_account.incoming_login
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deactivate_mailbox(oauth_account, owner)
+
+    assert not MailAccount.objects.filter(pk=oauth_account.pk).exists()
+    assert oauth_server.active_grants(address) == []

@@ -18,9 +18,9 @@ from django.db import DatabaseError, connection, models, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from . import parsing
+from . import parsing, threads
 from .imap import stored_flags
-from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
+from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure, message_key
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def build_message(account, folder, fetched, own_addresses):
     rows = [
         Participant(
             role=role, address=address, display_name=name,
-            owner_id=values["owner_id"], sort_date=values["sort_date"],
+            owner_id=values["owner_id"], sort_date=values["sort_date"], message_key=message.key,
         )
         for role, address, name in participants
     ]
@@ -173,7 +173,7 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
     _link_crm_copies(account, new_messages, known)
 
     if new_messages:
-        known.update(_insert_messages(account, new_messages))
+        known.update(_insert_messages(account, new_messages, own_addresses))
         result.created = len(new_messages)
 
     now = timezone.now()
@@ -193,14 +193,18 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
     return result
 
 
-def _insert_messages(account, new_messages):
+def _insert_messages(account, new_messages, own_addresses):
     """Insert new messages with their raw bytes and participants.
 
     Returns {content hash: message pk}. Rows go in with one executemany per
     table: the ORM's bulk_create spends more time building model instances
     and SQL than the database spends storing them.
     """
+    threads.assign_thread_keys(
+        [(values, participants) for _fetched, values, participants in new_messages.values()], own_addresses,
+    )
     fast_insert(Message, [values for _fetched, values, _participants in new_messages.values()])
+    threads.adopt_early_replies([values for _fetched, values, _participants in new_messages.values()])
     ids = dict(
         Message.objects.filter(account=account, content_hash__in=list(new_messages)).values_list("content_hash", "pk")
     )
@@ -211,6 +215,7 @@ def _insert_messages(account, new_messages):
         {
             "message_id": ids[digest], "role": role, "address": address, "display_name": name,
             "owner_id": values["owner_id"], "sort_date": values["sort_date"],
+            "message_key": message_key(values["message_id"], values["content_hash"]),
         }
         for digest, (_fetched, values, participants) in new_messages.items()
         for role, address, name in participants

@@ -124,7 +124,8 @@ def test_deactivate_page_busy_shows_warning(account, owner, page):
     assert MailAccount.objects.filter(pk=account.pk).exists()
 
 
-def test_settings_page_links_to_deactivation(account, owner, page):
-    response = logged_in(owner).get(reverse("emailsync:settings"))
+def test_mailbox_page_links_to_deactivation(account, owner, page):
+    # A user with a mailbox is sent from Email configuration to its page.
+    response = logged_in(owner).get(reverse("emailsync:settings"), follow=True)
 
     assert f'href="{page}"' in response.content.decode()

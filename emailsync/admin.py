@@ -322,8 +322,8 @@ class MailAccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ["shared_users", "shared_groups"]
     readonly_fields = [
         "owner", "status", "pause_reason_text", "incoming_password_state", "smtp_password_state",
-        "last_error_text", "last_error_detail", "last_error_at", "last_synced_at", "first_synced_at",
-        "sync_started_at", "progress", "consecutive_auth_failures", "consecutive_failures",
+        "oauth_token_state", "last_error_text", "last_error_detail", "last_error_at", "last_synced_at",
+        "first_synced_at", "sync_started_at", "progress", "consecutive_auth_failures", "consecutive_failures",
         "next_attempt_at", "lease_owner", "lease_expires_at", "created_at", "updated_at", "sync_history",
     ]
     fieldsets = [
@@ -347,6 +347,24 @@ class MailAccountAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_sync_counts(super().get_queryset(request))
+
+    def get_fieldsets(self, request, obj=None):
+        """Show a mailbox that signs in with its provider without password fields.
+
+        Its access and refresh tokens come from the provider's sign-in, so
+        there is no password to type; the page says only whether a token is stored.
+        """
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.auth_method != MailAccount.AuthMethod.OAUTH2:
+            return fieldsets
+        passwords = {"incoming_password_state", "new_incoming_password", "smtp_password_state", "new_smtp_password"}
+        adjusted = []
+        for name, options in fieldsets:
+            fields = [field for field in options["fields"] if field not in passwords]
+            if "auth_method" in fields:
+                fields.insert(fields.index("auth_method") + 1, "oauth_token_state")
+            adjusted.append((name, {**options, "fields": fields}))
+        return adjusted
 
     def has_deactivate_mailbox_permission(self, request):
         return has_deactivate_mailbox_permission(request)
@@ -433,6 +451,10 @@ class MailAccountAdmin(admin.ModelAdmin):
         if account.smtp_same_credentials:
             return _("Same as the incoming server")
         return secret_state(account.smtp_password_encrypted)
+
+    @admin.display(description=_("provider sign-in"))
+    def oauth_token_state(self, account):
+        return secret_state(account.oauth_refresh_token_encrypted)
 
     @admin.display(description=_("progress"))
     def progress(self, account):

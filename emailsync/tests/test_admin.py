@@ -518,3 +518,13 @@ def test_deactivate_action_offered_with_delete_permission(client, operator, supe
 
     assert 'value="deactivate_mailboxes"' not in as_operator
     assert 'value="deactivate_mailboxes"' in as_superuser
+
+
+def test_oauth_account_page_has_no_password_fields(client, operator, owner):
+    account = make_mailbox(owner, auth_method=MailAccount.AuthMethod.OAUTH2)
+
+    page = login(client, operator).get(change_url(account)).content.decode()
+
+    assert 'name="new_incoming_password"' not in page
+    assert "Provider sign-in" in page
+    assert "Stored (encrypted)" in page

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.utils import translation
 
@@ -32,7 +34,7 @@ class ContentSecurityPolicyMiddleware:
     and scripts, so error responses go without the header there.
     """
 
-    POLICY = "; ".join([
+    DIRECTIVES = [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
@@ -41,9 +43,12 @@ class ContentSecurityPolicyMiddleware:
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
-        "form-action 'self'",
         "frame-ancestors 'none'",
-    ])
+    ]
+    # The sign-in with Google or Microsoft posts a form whose answer
+    # redirects to the provider's authorization page, and browsers apply
+    # form-action to that redirect too.
+    OAUTH_AUTHORIZATION_SETTINGS = ("GOOGLE_OAUTH_AUTHORIZATION_URL", "MICROSOFT_OAUTH_AUTHORIZATION_URL")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -52,5 +57,15 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if settings.DEBUG and response.status_code >= 400:
             return response
-        response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        response.headers.setdefault("Content-Security-Policy", self.policy())
         return response
+
+    @classmethod
+    def policy(cls):
+        """Return the policy; settings are read on each call, so tests can change them."""
+        form_sources = ["'self'"]
+        for name in cls.OAUTH_AUTHORIZATION_SETTINGS:
+            parts = urlsplit(getattr(settings, name, "") or "")
+            if parts.scheme in ("http", "https") and parts.netloc:
+                form_sources.append(f"{parts.scheme}://{parts.netloc}")
+        return "; ".join([*cls.DIRECTIVES, f"form-action {' '.join(form_sources)}"])

@@ -45,7 +45,7 @@ class ContentSecurityPolicyMiddleware:
         "base-uri 'self'",
         "frame-ancestors 'none'",
     ]
-    # The sign-in with Google or Microsoft posts a form whose answer
+    # The sign-in with Google or Microsoft posts a form whose response
     # redirects to the provider's authorization page, and browsers apply
     # form-action to that redirect too.
     OAUTH_AUTHORIZATION_SETTINGS = ("GOOGLE_OAUTH_AUTHORIZATION_URL", "MICROSOFT_OAUTH_AUTHORIZATION_URL")

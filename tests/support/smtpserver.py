@@ -25,6 +25,10 @@ class ReceivedMessage:
 class Recorder:
     messages: list = field(default_factory=list)
     rejected_recipients: set = field(default_factory=set)
+    # Drop the connection once the message data has arrived, before any
+    # reply, as a server that crashes or a network cut would; nothing is
+    # recorded then.
+    close_at_data: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -34,6 +38,9 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.close_at_data:
+            server.transport.abort()
+            return "421 4.3.0 Connection dropped by the test"
         with self.lock:
             self.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
@@ -47,7 +54,9 @@ class SmtpServer:
     mode "plain": AUTH allowed without TLS.
     """
 
-    def __init__(self, certfile, keyfile, mode="starttls", users=None):
+    def __init__(self, certfile, keyfile, mode="starttls", users=None, **smtp_options):
+        """`smtp_options` go to aiosmtpd's SMTP class, e.g. enable_SMTPUTF8=False
+        or data_size_limit=1000 (announced as SIZE)."""
         self.host = "127.0.0.1"
         self.port = free_port()
         self.mode = mode
@@ -56,7 +65,7 @@ class SmtpServer:
         self.auth_attempts = 0
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certfile, keyfile)
-        kwargs = {"authenticator": self._authenticate, "auth_required": True}
+        kwargs = {"authenticator": self._authenticate, "auth_required": True, **smtp_options}
         if mode == "starttls":
             kwargs.update(tls_context=context, require_starttls=True)
         elif mode == "ssl":

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from crm.addresses import normalize_address
+
 from . import parsing
 from .imap import stored_flags
 from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
@@ -50,12 +52,18 @@ def content_hash(raw):
     return hashlib.sha256(raw).hexdigest()
 
 
-def build_message(account, folder, fetched, own_addresses):
-    """Return an unsaved Message and its Participant rows for fetched bytes."""
+def build_message(account, folder, fetched, own_addresses, origin=Message.Origin.SYNC):
+    """Return an unsaved Message and its Participant rows for fetched bytes.
+
+    A message of origin CRM was sent by the account's owner from the CRM:
+    it is outgoing whatever its headers say, and `folder` may be None.
+    """
     headers = parsing.parse_headers(fetched.raw)
     sender = headers.sender[0] if headers.sender else None
-    is_sent = folder.role == Folder.Role.SENT or (
-        sender is not None and sender.address in own_addresses
+    is_sent = (
+        origin == Message.Origin.CRM
+        or folder.role == Folder.Role.SENT
+        or (sender is not None and sender.address in own_addresses)
     )
     internal_date = fetched.internal_date
     if internal_date is not None and timezone.is_naive(internal_date):
@@ -65,7 +73,7 @@ def build_message(account, folder, fetched, own_addresses):
     message = Message(
         account=account,
         owner_id=account.owner_id,
-        origin=Message.Origin.SYNC,
+        origin=origin,
         direction=Message.Direction.SENT if is_sent else Message.Direction.RECEIVED,
         content_hash=fetched.content_hash,
         size=len(fetched.raw),
@@ -213,6 +221,62 @@ def _link_crm_copies(account, new_messages, known):
         digest = candidates[message_id]
         new_messages.pop(digest, None)
         known[digest] = pk
+
+
+def store_sent_message(account, raw, bcc=()):
+    """Store bytes the CRM just sent through `account` as its outgoing message.
+
+    The bytes carry no Bcc header (the other recipients must not see it),
+    so the Bcc recipients come as (display name, address) pairs in `bcc`.
+    A sync running at the same moment may already have stored the
+    server's own copy (some providers file every relayed message in Sent):
+    a copy with the same bytes becomes this message, and a copy with other
+    bytes but this Message-ID hands its locations over and is deleted.
+    Returns the Message; everything happens in one transaction.
+    """
+    fetched = FetchedMessage(uid=0, raw=raw)
+    message, participants = build_message(
+        account, None, fetched, account.own_addresses(), origin=Message.Origin.CRM,
+    )
+    bcc_participants = [
+        Participant(
+            role=Participant.Role.BCC, address=normalize_address(address)[:320], display_name=name[:300],
+            owner_id=account.owner_id, sort_date=message.sort_date,
+        )
+        for name, address in bcc
+    ]
+
+    with transaction.atomic():
+        same_bytes = Message.objects.select_for_update().filter(
+            account=account, content_hash=message.content_hash,
+        ).first()
+        if same_bytes is not None:
+            return _adopt_server_copy(same_bytes, bcc_participants)
+
+        message.save()
+        RawMessage.objects.create(message=message, data=raw)
+        for participant in participants + bcc_participants:
+            participant.message = message
+        Participant.objects.bulk_create(participants + bcc_participants)
+
+        copies = Message.objects.filter(
+            account=account, origin=Message.Origin.SYNC, message_id=message.message_id,
+        ).exclude(pk=message.pk)
+        if message.message_id and copies.exists():
+            MessageLocation.objects.filter(message__in=copies).update(message=message)
+            copies.delete()
+    return message
+
+
+def _adopt_server_copy(message, bcc_participants):
+    """Make a synced message with the sent bytes the CRM's own record of them."""
+    Message.objects.filter(pk=message.pk).update(origin=Message.Origin.CRM, direction=Message.Direction.SENT)
+    for participant in bcc_participants:
+        participant.message = message
+    Participant.objects.bulk_create(bcc_participants)
+    message.origin = Message.Origin.CRM
+    message.direction = Message.Direction.SENT
+    return message
 
 
 def link_locations(folder, uidvalidity, known):

@@ -161,6 +161,11 @@ EMAILSYNC_FLAGS_REFRESH_MINUTES = env.int("EMAILSYNC_FLAGS_REFRESH_MINUTES", def
 EMAILSYNC_FLAGS_REFRESH_LIMIT = env.int("EMAILSYNC_FLAGS_REFRESH_LIMIT", default=2000)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
+# Total size in bytes of the files attached to one email sent from the CRM.
+# Base64 with its line breaks makes a message about 37 % larger than its
+# files, so 17 MiB of files stays under the 25 MB that most providers accept.
+# The server's own SIZE limit is checked as well before anything is sent.
+EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", default=17 * 1024 * 1024)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})

@@ -10,6 +10,7 @@ from ..html import sanitize_email_html
 from ..models import Message
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
+from ..send_failures import copy_failure_message
 from ..sharing import annotate_content_visibility, visible_messages
 
 
@@ -20,6 +21,8 @@ def message_detail(request, pk):
     allow_images = request.GET.get("images") == "1"
 
     context = {"message": message, "back_url": get_back_url(request)}
+    if message.server_copy_error and message.owner_id == request.user.pk and message.account:
+        context["server_copy_problem"] = copy_failure_message(message.server_copy_error, message.account.incoming_host)
     if message.is_content_visible:
         context.update(get_message_content(message, allow_images))
         if message.direction == Message.Direction.RECEIVED:

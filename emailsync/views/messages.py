@@ -1,12 +1,15 @@
 """Pages that show stored messages."""
 
+from dataclasses import replace
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..activity import record_interaction
-from ..html import sanitize_email_html
+from ..html import rewrite_links, sanitize_email_html
+from ..links import make_link_builder
 from ..models import Message
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
@@ -24,7 +27,7 @@ def message_detail(request, pk):
     if message.server_copy_error and message.owner_id == request.user.pk and message.account:
         context["server_copy_problem"] = copy_failure_message(message.server_copy_error, message.account.incoming_host)
     if message.is_content_visible:
-        context.update(get_message_content(message, allow_images))
+        context.update(get_message_content(message, allow_images, make_link_builder(request, message)))
         if message.direction == Message.Direction.RECEIVED:
             record_interaction(request.user)
 
@@ -39,12 +42,17 @@ def get_visible_message(user, pk):
     return get_object_or_404(messages.select_related("account", "owner"), pk=pk)
 
 
-def get_message_content(message, allow_images):
-    """Parse the body if needed and return the template context for its content."""
+def get_message_content(message, allow_images, build_link):
+    """Parse the body if needed and return the template context for its content.
+
+    `build_link(url)` returns the click-tracking URL of each http(s) link.
+    """
     if not message.is_body_parsed:
         ensure_body_parsed(message)
 
     html = sanitize_email_html(message.html_body, allow_images) if message.html_body else None
+    if html is not None:
+        html = replace(html, html=rewrite_links(html.html, build_link))
     # The template escapes this whole document into the iframe's srcdoc
     # attribute with force_escape, because rendered templates are marked safe.
     frame = render_to_string("emailsync/message_frame.html", {"html": html.html}) if html else ""

@@ -163,12 +163,18 @@ class ComposeForm(forms.Form):
             self.add_error("to", ValidationError(_("Enter at least one recipient."), code="required"))
         return cleaned_data
 
-    def build_draft(self, attachments, in_reply_to="", references=()):
-        """Return the Draft of the valid form, with the given attachments."""
+    def build_draft(self, attachments, in_reply_to="", references=(), default_name=""):
+        """Return the Draft of the valid form, with the given attachments.
+
+        `default_name` is the display name of a From address that has none,
+        usually the user's full name.
+        """
         data = self.cleaned_data
         sender = data["from_address"]
+        if _CONTROL_CHARACTERS.search(default_name):
+            default_name = ""
         return Draft(
-            sender=(sender.display_name, sender.address),
+            sender=(sender.display_name or default_name, sender.address),
             to=data["to"],
             cc=data.get("cc") or [],
             bcc=data.get("bcc") or [],

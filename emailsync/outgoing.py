@@ -120,7 +120,8 @@ def build_email(draft, message_id, smtputf8=False):
 
     text = normalize_newlines(draft.body)
     message.set_content(text)
-    message.add_alternative(text_to_html(text), subtype="html")
+    if text.strip():
+        message.add_alternative(text_to_html(text), subtype="html")
     for attachment in draft.attachments:
         maintype, _slash, subtype = attachment.content_type.partition("/")
         message.add_attachment(

@@ -1,8 +1,8 @@
 """Plain-language texts for sends and Sent copies that failed.
 
 The general texts in errors.py are written for the sync ("the next sync
-tries again"); a send that failed, or a copy that could not be saved,
-needs these instead.
+tries again"). A send that failed, or a Sent copy that could not be
+saved, needs these instead.
 """
 
 from django.template.defaultfilters import filesizeformat

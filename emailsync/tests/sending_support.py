@@ -70,8 +70,8 @@ def compose_data(account, **fields):
         "to": "Lucía Moreno <lucia@acme.example>",
         "cc": "",
         "bcc": "",
-        # The SMTP server lives for the whole session: a unique subject
-        # tells this test's message apart.
+        # The SMTP server lives for the whole session, so a unique subject
+        # identifies this test's message.
         "subject": f"Presupuesto {uuid.uuid4().hex[:8]}",
         "body": "Hola Lucía,\n\nTe envío el presupuesto.\n\nUn saludo,\nAna",
         "draft_key": new_draft_key(),

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread, and Django
-    # refuses ORM calls there unless told that the caller is synchronous.
+    # rejects ORM calls there unless DJANGO_ALLOW_ASYNC_UNSAFE is set.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium(locale="en-US") as context:
         context.set_default_timeout(15_000)

@@ -119,7 +119,7 @@ def test_line_break_in_header_field_is_form_error(owner_client, account, contact
     assert not [item for item in smtp_server.messages if b"espia@evil.example" in item.data]
 
 
-def test_line_break_in_from_display_name_is_form_error(owner_client, account, contact):
+def test_from_name_line_break_is_form_error(owner_client, account, contact):
     account.from_addresses.update(display_name="Ana\r\nBcc: espia@evil.example")
 
     response = owner_client.post(compose_url(contact), compose_data(account))

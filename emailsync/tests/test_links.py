@@ -172,7 +172,7 @@ def test_follow_signed_javascript_target_is_404(owner_client, incoming):
     assert owner_client.get(follow_url(incoming, token)).status_code == 404
 
 
-def test_follow_by_user_who_cannot_see_message_is_404(client, incoming, teammate):
+def test_follow_by_stranger_is_404(client, incoming, teammate):
     client.force_login(teammate)
 
     response = client.get(follow_url(incoming, sign_link(incoming.pk, "https://acme.example/")))

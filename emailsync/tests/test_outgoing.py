@@ -40,6 +40,12 @@ def test_build_has_text_and_html_alternative():
     assert "<p>Hola Lucía.</p>" in message.get_body(("html",)).get_content()
 
 
+def test_build_empty_body_has_no_html_part():
+    message = parse(build_email(draft(body="  \n"), MESSAGE_ID))
+
+    assert message.get_content_type() == "text/plain"
+
+
 def test_build_keeps_bcc_out_of_headers():
     data = build_email(draft(bcc=[("Oculto", "oculto@acme.example")]), MESSAGE_ID)
 

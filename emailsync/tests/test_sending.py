@@ -148,9 +148,7 @@ def test_store_sent_then_sync_keeps_one_message(owner_client, storing_account, c
     assert MessageLocation.objects.filter(message=message, folder__name="Sent").count() == 1
 
 
-def test_server_copy_with_other_bytes_linked_by_message_id(
-    owner_client, account, contact, dovecot, mailbox_user,
-):
+def test_server_copy_linked_by_message_id(owner_client, account, contact, dovecot, mailbox_user):
     send(owner_client, contact, account)
     sent = bytes(RawMessage.objects.get(message__account=account).data)
     # Some servers file their own copy in Sent, with a header of their own.
@@ -199,3 +197,16 @@ def test_message_page_offers_copy_retry(owner_client, storing_account, contact):
     page = owner_client.get(reverse("emailsync:message_detail", args=[message.pk]))
 
     assert reverse("emailsync:retry_server_copy", args=[message.pk]) in page.content.decode()
+
+
+def test_message_page_shows_bcc_to_owner_only(owner_client, client, account, contact, teammate):
+    send(owner_client, contact, account, bcc="Jefe Oculto <oculto@acme.example>")
+    type(account).objects.filter(pk=account.pk).update(sharing_mode="public")
+    url = reverse("emailsync:message_detail", args=[Message.objects.get(account=account).pk])
+
+    owner_page = owner_client.get(url)
+    client.force_login(teammate)
+    teammate_page = client.get(url)
+
+    assert owner_page.context["bcc_display"] == "Jefe Oculto <oculto@acme.example>"
+    assert "oculto@acme.example" not in teammate_page.content.decode()

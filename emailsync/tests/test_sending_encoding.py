@@ -106,3 +106,14 @@ def test_smtputf8_address_sent_when_offered(owner, account, smtp_server):
     # RFC 6532 headers are UTF-8 text.
     message = email.message_from_string(received.data.decode("utf-8"), policy=policy.default)
     assert message["To"].addresses[0].username == "josé"
+
+
+def test_from_without_display_name_uses_full_name(owner_client, owner, account, contact, smtp_server):
+    owner.first_name, owner.last_name = "Ana", "García"
+    owner.save()
+    data = compose_data(account)
+
+    owner_client.post(compose_url(contact), data)
+
+    [received] = received_with_subject(smtp_server, data["subject"])
+    assert parse(received.data)["From"].addresses[0].display_name == "Ana García"

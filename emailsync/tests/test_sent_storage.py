@@ -40,7 +40,7 @@ def test_store_sent_adopts_synced_copy_with_same_bytes(account, dovecot, mailbox
     assert Message.objects.get(account=account).origin == Message.Origin.CRM
 
 
-def test_store_sent_replaces_synced_copy_with_same_message_id(account, dovecot, mailbox_user):
+def test_store_sent_replaces_copy_by_message_id(account, dovecot, mailbox_user):
     raw = sent_raw(account)
     dovecot.append(mailbox_user[0], "Sent", [b"X-Filed-By: server\r\n" + raw])
     sync_account(account.pk)

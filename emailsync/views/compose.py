@@ -133,7 +133,10 @@ def submit(request, page, account):
         return render_page(request, page, form)
 
     kept_ids = [attachment.pk for attachment in form.cleaned_data.get("keep_attachments", [])]
-    draft = form.build_draft(drafts.load_attachments(user, draft_key, kept_ids), page.in_reply_to, page.references)
+    draft = form.build_draft(
+        drafts.load_attachments(user, draft_key, kept_ids), page.in_reply_to, page.references,
+        default_name=user.get_full_name(),
+    )
     try:
         result = send_draft(user, draft, replied=page.replied)
     except MailError as error:

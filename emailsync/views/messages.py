@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from ..activity import record_interaction
 from ..html import rewrite_links, sanitize_email_html
 from ..links import make_link_builder
-from ..models import Message
+from ..models import Message, Participant
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
 from ..send_failures import copy_failure_message
@@ -24,8 +24,8 @@ def message_detail(request, pk):
     allow_images = request.GET.get("images") == "1"
 
     context = {"message": message, "back_url": get_back_url(request)}
-    if message.server_copy_error and message.owner_id == request.user.pk and message.account:
-        context["server_copy_problem"] = copy_failure_message(message.server_copy_error, message.account.incoming_host)
+    if message.owner_id == request.user.pk:
+        context.update(get_owner_details(message))
     if message.is_content_visible:
         context.update(get_message_content(message, allow_images, make_link_builder(request, message)))
         if message.direction == Message.Direction.RECEIVED:
@@ -34,6 +34,19 @@ def message_detail(request, pk):
     response = render(request, "emailsync/message_detail.html", context)
     response["Content-Security-Policy"] = build_message_page_policy(allow_images)
     return response
+
+
+def get_owner_details(message):
+    """Return the details shown only to the mailbox's owner: Bcc recipients and a failed Sent copy."""
+    details = {}
+    if message.direction == Message.Direction.SENT:
+        bcc = message.participants.filter(role=Participant.Role.BCC).order_by("pk")
+        details["bcc_display"] = ", ".join(
+            f"{item.display_name} <{item.address}>" if item.display_name else item.address for item in bcc
+        )
+    if message.server_copy_error and message.account:
+        details["server_copy_problem"] = copy_failure_message(message.server_copy_error, message.account.incoming_host)
+    return details
 
 
 def get_visible_message(user, pk):

@@ -26,7 +26,7 @@ class Recorder:
     messages: list = field(default_factory=list)
     rejected_recipients: set = field(default_factory=set)
     # Drop the connection once the message data has arrived, before any
-    # reply, as a server that crashes or a network cut would; nothing is
+    # reply, as a crashing server or a network cut does. Nothing is
     # recorded then.
     close_at_data: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)

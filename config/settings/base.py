@@ -159,6 +159,12 @@ EMAILSYNC_LEASE_SECONDS = env.int("EMAILSYNC_LEASE_SECONDS", default=300)
 # this often (minutes).
 EMAILSYNC_FLAGS_REFRESH_MINUTES = env.int("EMAILSYNC_FLAGS_REFRESH_MINUTES", default=15)
 EMAILSYNC_FLAGS_REFRESH_LIMIT = env.int("EMAILSYNC_FLAGS_REFRESH_LIMIT", default=2000)
+# IDLE watchers (manage.py watch_mail): seconds before IDLE is re-issued
+# (RFC 2177 lets servers drop it after 29 minutes), seconds between checks
+# for a stop request, and seconds between polls of servers without IDLE.
+EMAILSYNC_IDLE_RENEW_SECONDS = env.int("EMAILSYNC_IDLE_RENEW_SECONDS", default=25 * 60)
+EMAILSYNC_IDLE_CHECK_SECONDS = env.int("EMAILSYNC_IDLE_CHECK_SECONDS", default=5)
+EMAILSYNC_POLL_SECONDS = env.int("EMAILSYNC_POLL_SECONDS", default=120)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
 # Total size in bytes of the files attached to one email sent from the CRM.
@@ -171,7 +177,9 @@ EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", def
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
 
 Q_CLUSTER = {
-    "name": "crm",
+    # Clusters that share a broker must share this name; separate
+    # deployments on one Redis need different names.
+    "name": env.str("Q_CLUSTER_NAME", default="crm"),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT", default=3600),
     "retry": env.int("Q_RETRY", default=3700),

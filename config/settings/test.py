@@ -14,3 +14,10 @@ EMAILSYNC_TIMEOUT = 10.0
 # the tests never collect; serve files from the finders as in development.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared in-memory database: threads in the tests
+    # (IDLE watchers, live servers) and worker subprocesses must see the same
+    # data, and shared-cache memory databases take table locks that ignore
+    # the busy timeout.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_crm.sqlite3")}  # noqa: F405

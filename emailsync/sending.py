@@ -189,8 +189,8 @@ def record_sent_message(account, user, data, draft):
     Returns the Message, or None when the database failed: the email is
     sent all the same, so the error is logged rather than raised.
     """
-    record_sent(user)
     try:
+        record_sent(user)
         message = store_sent_message(account, data, bcc=draft.bcc)
         ensure_body_parsed(message, data)
     except DatabaseError:

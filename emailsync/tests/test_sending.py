@@ -5,6 +5,7 @@ import logging
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from emailsync.models import Message, MessageLocation, Participant, RawMessage, UserActivity
@@ -99,8 +100,6 @@ def test_send_twice_same_draft_sends_once(owner_client, account, contact, smtp_s
 
 
 def test_send_attachment_arrives_with_name(owner_client, account, contact, smtp_server):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("presupuesto año 2027.pdf", b"%PDF-1.4 fake", content_type="application/pdf")
     data = compose_data(account, attachments=[upload])
 
@@ -210,3 +209,14 @@ def test_message_page_shows_bcc_to_owner_only(owner_client, client, account, con
 
     assert owner_page.context["bcc_display"] == "Jefe Oculto <oculto@acme.example>"
     assert "oculto@acme.example" not in teammate_page.content.decode()
+
+
+def test_resubmitted_form_with_attachment_sends_once(owner_client, account, contact, smtp_server):
+    data = compose_data(account, attachments=[SimpleUploadedFile("a.txt", b"hola")])
+    owner_client.post(compose_url(contact), data)
+    data["attachments"] = [SimpleUploadedFile("a.txt", b"hola")]
+
+    response = owner_client.post(compose_url(contact), data)
+
+    assert response.status_code == 302
+    assert len(received_with_subject(smtp_server, data["subject"])) == 1

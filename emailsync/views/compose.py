@@ -24,7 +24,9 @@ from ..errors import MailError
 from ..models import Message
 from ..replies import format_address, quote_body, reply_recipients, reply_subject, thread_ids
 from ..send_failures import copy_failure_message, send_failure_message
-from ..sending import SendingUnavailable, save_server_copy, send_draft, sending_account
+from ..sending import (
+    SendingUnavailable, SendResult, find_earlier_send, save_server_copy, send_draft, sending_account,
+)
 from .messages import get_visible_message
 
 TEMPLATE = "emailsync/compose.html"
@@ -121,6 +123,13 @@ def submit(request, page, account):
     data = request.POST.copy()
     draft_key = drafts.valid_draft_key(data.get("draft_key"))
     data["draft_key"] = draft_key
+    earlier = find_earlier_send(user, draft_key)
+    if earlier is not None:
+        # The form came again after its email went out (a second click, or
+        # the browser resending it): show the outcome, send nothing.
+        result = SendResult(message=earlier, is_repeat=True)
+        report_result(request, result, account)
+        return redirect(page.success_url(result))
     upload_error = keep_new_uploads(request, data, draft_key)
 
     form = ComposeForm(

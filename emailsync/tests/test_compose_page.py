@@ -8,7 +8,7 @@ from emailsync.models import FromAddress, MailAccount, Message
 from emailsync.outgoing import Draft
 
 from .sending_support import (  # noqa: F401 - fixtures
-    account, compose_data, compose_url, contact, lead, owner_client, received_with_subject,
+    account, compose_data, compose_url, contact, lead, owner_client, received_with_subject, rejecting_smtp,
 )
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +195,15 @@ def test_compose_form_carries_csrf_token(owner_client, account, contact):
     response = owner_client.get(compose_url(contact))
 
     assert 'name="csrfmiddlewaretoken"' in response.content.decode()
+
+
+def test_compose_page_in_spanish_by_default(client, account, contact, rejecting_smtp):
+    rejecting_smtp.add("nadie@acme.example")
+    client.force_login(account.owner)
+
+    record_page = client.get(contact.get_absolute_url()).content.decode()
+    response = client.post(compose_url(contact), compose_data(account, to="nadie@acme.example"))
+
+    assert "Enviar correo electrónico" in record_page
+    assert "Su correo no se ha enviado." in response.content.decode()
+    assert "rechazó el destinatario nadie@acme.example" in response.content.decode()

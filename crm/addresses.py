@@ -8,6 +8,7 @@ large provider treats it that way and users expect "Ana@X.com" to match
 """
 
 from email.utils import getaddresses
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -20,7 +21,14 @@ def normalize_address(value):
     """Return the comparable form of one address, or "" for an empty value."""
     if not value:
         return ""
-    address = str(value).strip().strip("<>").strip()
+    return _normalize(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _normalize(value):
+    # Cached: a mailbox repeats the same few hundred addresses, and IDNA
+    # encoding is the slow part.
+    address = value.strip().strip("<>").strip()
     local, at, domain = address.rpartition("@")
     if not at:
         return address.lower()

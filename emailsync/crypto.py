@@ -55,4 +55,10 @@ def rotate(token):
     """Re-encrypt token with the first key; "" stays ""."""
     if not token:
         return ""
-    return _cipher().rotate(token.encode("ascii")).decode("ascii")
+    try:
+        return _cipher().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken as exc:
+        raise DecryptionError(
+            "A stored secret does not decrypt with any key in EMAILSYNC_ENCRYPTION_KEYS; "
+            "it cannot be rotated until the key that encrypted it is added back."
+        ) from exc

@@ -7,6 +7,7 @@ MailError with a code from errors.py.
 
 import imaplib
 import logging
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient, exceptions as imap_exceptions
 from imapclient import imapclient as imapclient_module
 from imapclient.imap_utf7 import decode as decode_utf7, encode as encode_utf7
+from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response, parse_response
 
 from . import errors, network
@@ -427,15 +429,30 @@ class ImapSession:
         b"FLAGS": tuple, b"RFC822.SIZE": int}}; a UID the server no longer
         has is simply absent.
         """
-        items = [FETCH_BODY, b"INTERNALDATE", b"FLAGS", b"RFC822.SIZE"]
+        # The body literal goes last so the other items arrive before it.
+        items = ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE"]
         if modseq:
-            items.append(b"MODSEQ")
+            items.append("MODSEQ")
         if gmail:
-            items.append(b"X-GM-MSGID")
+            items.append("X-GM-MSGID")
+        items.append("BODY.PEEK[]")
+        imap = self.client._imap
         try:
-            return self.client.fetch(list(uids), items)
+            imap.untagged_responses.pop("FETCH", None)
+            tag = imap._command("UID", "FETCH", ",".join(str(uid) for uid in uids), f"({' '.join(items)})")
+            typ, data = imap._command_complete("FETCH", tag)
+            if typ != "OK":
+                raise MailError(errors.PROTOCOL_ERROR, f"FETCH: {data!r}"[:500], host=self.host, port=self.port)
+            _typ, data = imap._untagged_response(typ, data, "FETCH")
         except (imaplib.IMAP4.error, OSError, EOFError) as exc:
             raise self._fail(exc) from None
+        try:
+            return _parse_body_fetch(data)
+        except ValueError:
+            # Not the layout the fast parser expects: let imapclient's
+            # complete (and about ten times slower) parser read it.
+            logger.info("FETCH response read with the general parser: host=%s", self.host)
+            return parse_fetch_response([item for item in data if item], True, True)
 
     def append(self, folder_name, data, flags=(), msg_time=None):
         """Append raw bytes to a folder; returns the server's response."""
@@ -463,6 +480,61 @@ def _int_or_none(value):
     if isinstance(value, (list, tuple)):
         value = value[0] if value else None
     return int(value) if value is not None else None
+
+
+_FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
+_FETCH_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_FETCH_MODSEQ = re.compile(rb"MODSEQ \((\d+)\)")
+_FETCH_GM_MSGID = re.compile(rb"X-GM-MSGID (\d+)")
+_FETCH_BODY_LITERAL = re.compile(rb"BODY\[\] \{\d+\}$")
+
+
+def _parse_body_fetch(data):
+    """Read imaplib's FETCH data for requests ending in BODY.PEEK[].
+
+    imaplib returns each message as (text before the literal, literal)
+    followed by the text after it. Responses without a body literal
+    (unsolicited flag updates) are skipped. Raises ValueError on any other
+    layout so the caller can fall back to imapclient's parser.
+    """
+    result = {}
+    index = 0
+    while index < len(data):
+        item = data[index]
+        index += 1
+        if not isinstance(item, tuple):
+            continue
+        prefix, literal = item
+        if not _FETCH_BODY_LITERAL.search(prefix):
+            raise ValueError("literal is not BODY[]")
+        suffix = b""
+        if index < len(data) and isinstance(data[index], bytes) and not data[index][:1].isdigit():
+            suffix = data[index]
+            index += 1
+        text = prefix + b" " + suffix
+        uid = _FETCH_UID.search(text)
+        if uid is None:
+            raise ValueError("no UID in FETCH response")
+        fields = {BODY_KEY: literal}
+        flags = _FETCH_FLAGS.search(text)
+        if flags:
+            fields[b"FLAGS"] = tuple(flags.group(1).split())
+        date = _FETCH_DATE.search(text)
+        if date:
+            fields[b"INTERNALDATE"] = parse_to_datetime(date.group(1))
+        size = _FETCH_SIZE.search(text)
+        if size:
+            fields[b"RFC822.SIZE"] = int(size.group(1))
+        modseq = _FETCH_MODSEQ.search(text)
+        if modseq:
+            fields[b"MODSEQ"] = (int(modseq.group(1)),)
+        gm_msgid = _FETCH_GM_MSGID.search(text)
+        if gm_msgid:
+            fields[b"X-GM-MSGID"] = int(gm_msgid.group(1))
+        result[int(uid.group(1))] = fields
+    return result
 
 
 def stored_flags(flags):

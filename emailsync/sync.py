@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -172,6 +172,8 @@ def _run(account, report, full, progress, owner):
     MailAccount.objects.filter(pk=account.pk).update(
         sync_started_at=timezone.now(), progress_done=0, progress_total=0,
     )
+    # _add_total grows the in-memory value, which still holds the last run's.
+    account.progress_total = 0
     if account.incoming_protocol != "imap":
         from . import pop3_sync
 
@@ -476,6 +478,10 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
         Folder.objects.filter(pk=folder.pk).update(backlog=max(len(uids) - start - len(chunk), 0))
         if context.progress:
             context.progress(len(chunk), len(uids))
+        # With DEBUG on, Django keeps the last 9,000 queries with their
+        # parameters; here they carry raw messages, so a long sync in a
+        # development worker would hold hundreds of megabytes.
+        reset_queries()
 
 
 def _download(context, uids):

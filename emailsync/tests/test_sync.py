@@ -235,3 +235,17 @@ def test_sync_paused_account_is_not_contacted(account, dovecot, mailbox, proxy):
 
     assert report.skipped_reason == "paused"
     assert proxy.connections == 0
+
+
+def test_sync_non_ascii_folder_name(account, dovecot, mailbox):
+    name = "Clientes/Año 2026 «VIP» 日本"
+    dovecot.append(mailbox, name, [make_raw(subject="vip")])
+    sync_account(account.pk)
+    Folder.objects.filter(account=account, name=name).update(is_sync_enabled=True)
+
+    report = sync_account(account.pk)
+
+    folder = Folder.objects.get(account=account, name=name)
+    assert report.folder_errors == []
+    assert folder.last_synced_at is not None
+    assert list(folder.locations.values_list("message__subject", flat=True)) == ["vip"]

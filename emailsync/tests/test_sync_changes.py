@@ -161,8 +161,9 @@ def test_failed_message_is_recorded_and_retried(owner, dovecot, connect_account)
     dovecot.append(login, "INBOX", [make_raw(subject="fine"), make_raw(subject="poison", body="POISON")])
 
     def reject_poison(execute, sql, params, many, context):
+        rows = params if many else [params or ()]
         # psycopg wraps bytes parameters in a Binary object holding them in .obj.
-        values = [getattr(value, "obj", value) for value in params or ()]
+        values = [getattr(value, "obj", value) for row in rows for value in row]
         if "emailsync_rawmessage" in sql and any(
             isinstance(value, (bytes, memoryview)) and b"POISON" in bytes(value) for value in values
         ):

@@ -10,7 +10,8 @@ Steps of `send_draft`:
    is listed on every record it involves, and move the last-sent time.
 4. With "Store sent messages on the server", append the same bytes to the
    IMAP Sent folder with \\Seen. A failure there is recorded on the message
-   and reported, but never makes the email "not sent".
+   and reported, but never makes the email "not sent". POP3 mailboxes
+   have no folders, so they get no copy.
 Everything runs inside the web request, with EMAILSYNC_TIMEOUT on every
 network operation. The log gets one line per send with ids and counts,
 never addresses, subjects or bodies.

@@ -60,8 +60,8 @@ def message_values(account, folder, fetched, own_addresses, origin=Message.Origi
     """Return the field values of a Message for fetched bytes, and its
     participants as (role, address, display name) triples.
 
-    A message of origin CRM was sent by the account's owner from the CRM:
-    it is outgoing whatever its headers say, and `folder` may be None.
+    A message of origin CRM was sent by the account's owner from the CRM,
+    so it is outgoing regardless of its headers, and `folder` may be None.
     """
     headers = parsing.parse_headers(fetched.raw)
     sender = headers.sender[0] if headers.sender else None
@@ -312,10 +312,10 @@ def store_sent_message(account, raw, bcc=()):
     The bytes carry no Bcc header (the other recipients must not see it),
     so the Bcc recipients come as (display name, address) pairs in `bcc`.
     A sync running at the same moment may already have stored the
-    server's own copy (some providers file every relayed message in Sent):
-    a copy with the same bytes becomes this message, and a copy with other
-    bytes but this Message-ID hands its locations over and is deleted.
-    Returns the Message; everything happens in one transaction.
+    server's own copy, because some providers file every relayed message
+    in Sent. A copy with the same bytes becomes this message. A copy with
+    other bytes but this Message-ID hands its locations over and is
+    deleted. Returns the Message. Everything happens in one transaction.
     """
     fetched = FetchedMessage(uid=0, raw=raw)
     message, participants = build_message(

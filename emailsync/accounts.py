@@ -128,12 +128,18 @@ def resume(account):
     logger.info("Account resumed: account=%s", account.pk)
 
 
-def change_password(account, password, smtp_password=None):
-    """Store new credentials; an account paused for its login resumes."""
+def change_password(account, password, smtp_password=None, also_save=()):
+    """Store new credentials; an account paused for its login resumes.
+
+    Only the credentials and the fields named in also_save are written, so
+    a sync running meanwhile keeps its lease and progress.
+    """
     account.set_incoming_password(password)
+    fields = ["incoming_password_encrypted", "updated_at", *also_save]
     if smtp_password is not None:
         account.set_smtp_password(smtp_password)
-    account.save()
+        fields.append("smtp_password_encrypted")
+    account.save(update_fields=fields)
     if account.status == MailAccount.Status.PAUSED and account.pause_reason in errors.AUTH_CODES:
         resume(account)
 

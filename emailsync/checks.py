@@ -43,3 +43,31 @@ def check_production_mail_safety(app_configs, **kwargs):
             id="emailsync.W002",
         ))
     return warnings
+
+
+@register(deploy=False)
+def check_provider_overrides(app_configs, **kwargs):
+    """Reject overrides of unknown presets or fields, which would leave a preset aimed at the real provider."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from . import providers
+
+    overrides = getattr(settings, "EMAILSYNC_PROVIDER_OVERRIDES", {}) or {}
+    if not isinstance(overrides, dict):
+        return [Error(
+            "EMAILSYNC_PROVIDER_OVERRIDES must be a JSON object keyed by preset.",
+            hint='For example {"gmail": {"imap_host": "imap.example.com"}}.', id="emailsync.E003",
+        )]
+    known = {provider.key for provider in providers.PROVIDERS}
+    problems = [
+        Error(
+            f"EMAILSYNC_PROVIDER_OVERRIDES names the unknown preset {key!r}.",
+            hint=f"Known presets: {', '.join(sorted(known))}.", id="emailsync.E003",
+        )
+        for key in overrides if key not in known
+    ]
+    try:
+        providers.all_providers()
+    except ImproperlyConfigured as exc:
+        problems.append(Error(str(exc), id="emailsync.E004"))
+    return problems

@@ -14,6 +14,8 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
 
 from . import accounts
 from .errors import MailError
@@ -113,10 +115,13 @@ class Supervisor:
         self.watchers = {}
 
     def refresh(self):
+        # A mailbox never synced whose next attempt lies ahead is held while
+        # its owner chooses the first sync's options in the setup pages.
+        in_setup_hold = Q(first_synced_at__isnull=True, next_attempt_at__gt=timezone.now())
         active = set(
             MailAccount.objects.filter(
                 status=MailAccount.Status.ACTIVE, incoming_protocol=Protocol.IMAP,
-            ).values_list("pk", flat=True)
+            ).exclude(in_setup_hold).values_list("pk", flat=True)
         )
         for account_id in list(self.watchers):
             watcher = self.watchers[account_id]

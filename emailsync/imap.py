@@ -153,9 +153,17 @@ class ImapSession:
         return self
 
     def login(self, username, password):
-        """Log in with a password; a rejection becomes an auth MailError."""
+        """Log in with a password; a rejection becomes an auth MailError.
+
+        imaplib sends LOGIN's arguments as ASCII, so credentials with other
+        characters go through AUTHENTICATE PLAIN, whose SASL message is
+        UTF-8 (RFC 4616).
+        """
         try:
-            self.client.login(username, password)
+            if username.isascii() and password.isascii():
+                self.client.login(username, password)
+            else:
+                self.client.plain_login(username, password)
         except imap_exceptions.LoginError as exc:
             raise errors.classify_login_failure(str(exc), self.host, self.port) from None
         except (imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:

@@ -2,17 +2,27 @@
 models directly, so the same checks apply everywhere."""
 
 import logging
+from dataclasses import replace
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import verify
-from .models import FromAddress, MailAccount, Message
+from . import accounts, crypto, verify
+from .models import FromAddress, GroupSharingPolicy, MailAccount, Message
 
 logger = logging.getLogger(__name__)
 
 PERMISSION = "emailsync.integrate_email"
+
+# The MailAccount fields that update_servers changes besides the passwords.
+SERVER_FIELDS = (
+    "incoming_host", "incoming_port", "incoming_security", "incoming_login",
+    "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_login",
+)
 
 
 def require_permission(user):
@@ -31,58 +41,153 @@ class VerificationFailed(Exception):
 def connect_mailbox(owner, email_address, incoming, outgoing, *, provider="custom",
                     smtp_same_credentials=True, store_sent_on_server=False,
                     sync_window_days=None, sharing_mode=None, sharing_level=None,
-                    check=True):
+                    check=True, hold_first_sync=False):
     """Check the servers for real, then save a new account for owner.
 
-    Nothing is saved unless every step of the check succeeds. Raises
-    PermissionDenied, ValidationError (the user already has a mailbox) or
-    VerificationFailed.
+    Nothing is saved unless every step of the check succeeds. A sharing
+    setting fixed for one of the owner's groups wins over sharing_mode and
+    sharing_level. With hold_first_sync, the scheduler leaves the account
+    alone for EMAILSYNC_SETUP_HOLD_MINUTES, so the owner can choose the
+    first sync's options before it starts; sync_options.queue_sync_now
+    ends the hold.
+    Raises PermissionDenied, ValidationError (the user already has a
+    mailbox) or VerificationFailed.
     """
     require_permission(owner)
     if MailAccount.objects.filter(owner=owner).exists():
-        raise ValidationError(
-            _("You already have a connected mailbox. Deactivate it before connecting another."),
-            code="exists",
-        )
+        raise _already_connected()
 
     if check:
         verification = verify.verify(incoming, outgoing)
         if not verification.ok:
             raise VerificationFailed(verification)
 
-    with transaction.atomic():
-        account = MailAccount(
-            owner=owner,
-            email_address=email_address,
-            provider=provider,
-            incoming_protocol=incoming.protocol,
-            incoming_host=incoming.host,
-            incoming_port=incoming.port,
-            incoming_security=incoming.security,
-            incoming_login=incoming.login,
-            smtp_host=outgoing.host,
-            smtp_port=outgoing.port,
-            smtp_security=outgoing.security,
-            smtp_same_credentials=smtp_same_credentials,
-            smtp_login="" if smtp_same_credentials else outgoing.login,
-            store_sent_on_server=store_sent_on_server,
-            sync_window_days=sync_window_days,
-        )
-        if sharing_mode:
-            account.sharing_mode = sharing_mode
-        if sharing_level:
-            account.sharing_level = sharing_level
-        account.set_incoming_password(incoming.password)
-        if not smtp_same_credentials:
-            account.set_smtp_password(outgoing.password)
-        account.save()
-        FromAddress.objects.create(account=account, address=email_address, is_default=True)
-        relinked = Message.objects.filter(
-            owner=owner, account__isnull=True, origin=Message.Origin.CRM,
-        ).update(account=account)
+    account = _new_account(
+        owner, email_address, incoming, outgoing, provider=provider,
+        smtp_same_credentials=smtp_same_credentials, store_sent_on_server=store_sent_on_server,
+        sync_window_days=sync_window_days,
+    )
+    account.sharing_mode = sharing_mode or account.sharing_mode
+    account.sharing_level = sharing_level or account.sharing_level
+    policy = group_sharing_policy(owner)
+    if policy is not None:
+        account.sharing_mode, account.sharing_level = policy.sharing_mode, policy.sharing_level
+    if hold_first_sync:
+        account.next_attempt_at = timezone.now() + timedelta(minutes=settings.EMAILSYNC_SETUP_HOLD_MINUTES)
+
+    try:
+        with transaction.atomic():
+            account.save()
+            FromAddress.objects.create(account=account, address=email_address, is_default=True)
+            relinked = Message.objects.filter(
+                owner=owner, account__isnull=True, origin=Message.Origin.CRM,
+            ).update(account=account)
+    except IntegrityError:
+        # Two connections of the same user raced past the check above; the
+        # one_mailbox_per_user constraint let only the first one in.
+        raise _already_connected() from None
 
     logger.info(
-        "Mailbox connected: account=%s user=%s protocol=%s relinked_crm_messages=%s",
-        account.pk, owner.pk, account.incoming_protocol, relinked,
+        "Mailbox connected: account=%s user=%s protocol=%s provider=%s relinked_crm_messages=%s",
+        account.pk, owner.pk, account.incoming_protocol, provider, relinked,
     )
     return account
+
+
+def _already_connected():
+    return ValidationError(
+        _("You already have a connected mailbox. Deactivate it before connecting another."),
+        code="exists",
+    )
+
+
+def _new_account(owner, email_address, incoming, outgoing, *, provider, smtp_same_credentials,
+                 store_sent_on_server, sync_window_days):
+    account = MailAccount(
+        owner=owner,
+        email_address=email_address,
+        provider=provider,
+        incoming_protocol=incoming.protocol,
+        incoming_host=incoming.host,
+        incoming_port=incoming.port,
+        incoming_security=incoming.security,
+        incoming_login=incoming.login,
+        smtp_host=outgoing.host,
+        smtp_port=outgoing.port,
+        smtp_security=outgoing.security,
+        smtp_same_credentials=smtp_same_credentials,
+        smtp_login="" if smtp_same_credentials else outgoing.login,
+        store_sent_on_server=store_sent_on_server,
+        sync_window_days=sync_window_days,
+    )
+    account.set_incoming_password(incoming.password)
+    if not smtp_same_credentials:
+        account.set_smtp_password(outgoing.password)
+    return account
+
+
+def group_sharing_policy(user):
+    """Return the sharing setting an operator fixed for one of user's groups, or None.
+
+    When the user is in several groups with a policy, the highest priority
+    wins, then the group name, so the choice never depends on row order.
+    """
+    return (
+        GroupSharingPolicy.objects.filter(group__in=user.groups.all())
+        .select_related("group").order_by("-priority", "group__name").first()
+    )
+
+
+def update_servers(account, incoming, outgoing, *, smtp_same_credentials):
+    """Check new server details for real, then save them on account.
+
+    An empty password keeps the stored one. Nothing changes unless every
+    step of the check succeeds. An account paused because its login kept
+    failing resumes. Raises PermissionDenied, ValidationError (a blank
+    password whose stored value cannot be read) or VerificationFailed.
+    """
+    require_permission(account.owner)
+    incoming = _with_stored_password(incoming, account.get_incoming_password)
+    if smtp_same_credentials:
+        outgoing = replace(outgoing, login=incoming.login, password=incoming.password)
+    else:
+        outgoing = _with_stored_password(outgoing, account.get_smtp_password)
+
+    verification = verify.verify(incoming, outgoing)
+    if not verification.ok:
+        raise VerificationFailed(verification)
+
+    was_paused = account.status == MailAccount.Status.PAUSED
+    with transaction.atomic():
+        account.incoming_host, account.incoming_port = incoming.host, incoming.port
+        account.incoming_security, account.incoming_login = incoming.security, incoming.login
+        account.smtp_host, account.smtp_port, account.smtp_security = outgoing.host, outgoing.port, outgoing.security
+        account.smtp_same_credentials = smtp_same_credentials
+        account.smtp_login = "" if smtp_same_credentials else outgoing.login
+        # An empty SMTP password clears a stale one when the credentials
+        # become shared.
+        accounts.change_password(
+            account, incoming.password, "" if smtp_same_credentials else outgoing.password,
+            also_save=SERVER_FIELDS,
+        )
+
+    logger.info(
+        "Server details changed: account=%s resumed=%s",
+        account.pk, was_paused and account.status == MailAccount.Status.ACTIVE,
+    )
+    return account
+
+
+def _with_stored_password(server, read_stored):
+    if server.password:
+        return server
+    try:
+        stored = read_stored()
+    except crypto.DecryptionError:
+        stored = ""
+    if not stored:
+        raise ValidationError(
+            _("The stored password can no longer be read. Enter the password again."),
+            code="password_required",
+        )
+    return replace(server, password=stored)

@@ -73,14 +73,41 @@ class SmtpSession:
         return self
 
     def login(self, username, password):
+        """Authenticate with a password; a rejection becomes an auth MailError."""
         try:
-            self.client.login(username, password)
+            if username.isascii() and password.isascii():
+                self.client.login(username, password)
+            else:
+                self._login_utf8(username, password)
         except smtplib.SMTPAuthenticationError as exc:
             raise errors.classify_login_failure(_reply_text(exc), self.host, self.port) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise MailError(errors.PROTOCOL_ERROR, f"AUTH not offered: {exc}", host=self.host, port=self.port) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise self._fail(exc) from None
+
+    def _login_utf8(self, username, password):
+        """Send AUTH PLAIN (or LOGIN) with UTF-8 credentials.
+
+        smtplib (Python 3.11) encodes SASL responses as ASCII and raises
+        UnicodeEncodeError for other characters; RFC 4616 defines PLAIN's
+        message as UTF-8, and servers read LOGIN's the same way.
+        """
+        mechanisms = self.client.esmtp_features.get("auth", "").upper().split()
+        if not self.client.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+
+        def encode(text):
+            return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+        if "PLAIN" in mechanisms or "LOGIN" not in mechanisms:
+            code, reply = self.client.docmd("AUTH", "PLAIN " + encode(f"\0{username}\0{password}"))
+        else:
+            code, reply = self.client.docmd("AUTH", "LOGIN " + encode(username))
+            if code == 334:
+                code, reply = self.client.docmd(encode(password))
+        if code not in (235, 503):
+            raise smtplib.SMTPAuthenticationError(code, reply)
 
     def oauth2_login(self, username, access_token):
         """Authenticate with SASL XOAUTH2 (the Google and Microsoft form)."""

@@ -1,12 +1,26 @@
 from django.urls import include, path
 
-from .views import compose, links, messages, setup
+from .views import compose, links, mailbox, mailbox_settings, messages, setup
 
 app_name = "emailsync"
 
 # Pages under Settings > Channels > Email.
 settings_urlpatterns = [
     path("", setup.email_settings, name="settings"),
+    path("connect/custom/", setup.custom_server, name="connect_custom"),
+    path("connect/<slug:key>/", setup.provider_address, name="connect_provider"),
+    path("connect/<slug:key>/password/", setup.provider_password, name="connect_password"),
+    path("mailbox/", mailbox.mailbox, name="mailbox"),
+    path("mailbox/progress/", mailbox.progress, name="progress"),
+    path("mailbox/sync/", mailbox.sync_now, name="sync_now"),
+    path("mailbox/from/", mailbox_settings.from_addresses, name="from_addresses"),
+    path("mailbox/from/<int:pk>/default/", mailbox_settings.from_address_default, name="from_address_default"),
+    path("mailbox/from/<int:pk>/remove/", mailbox_settings.from_address_remove, name="from_address_remove"),
+    path("mailbox/servers/", mailbox_settings.server_details, name="server_details"),
+    path("mailbox/servers/edit/", mailbox_settings.server_edit, name="server_edit"),
+    path("mailbox/sharing/", mailbox_settings.sharing, name="sharing"),
+    path("mailbox/options/", mailbox_settings.sync_options, name="sync_options"),
+    path("mailbox/options/folders/", mailbox_settings.refresh_folders, name="refresh_folders"),
 ]
 
 urlpatterns = [

@@ -167,6 +167,14 @@ EMAILSYNC_IDLE_CHECK_SECONDS = env.int("EMAILSYNC_IDLE_CHECK_SECONDS", default=5
 EMAILSYNC_POLL_SECONDS = env.int("EMAILSYNC_POLL_SECONDS", default=120)
 # Minutes between scheduled syncs of every active account.
 EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", default=5)
+# Connection checks (the step-by-step test of a mailbox's servers) that one
+# user may run per window, and the window's length in seconds.
+EMAILSYNC_CHECK_RATE_LIMIT = env.int("EMAILSYNC_CHECK_RATE_LIMIT", default=10)
+EMAILSYNC_CHECK_RATE_WINDOW = env.int("EMAILSYNC_CHECK_RATE_WINDOW", default=600)
+# Minutes the scheduler leaves a newly connected mailbox alone while its
+# owner chooses the first sync's options; the last setup page starts the
+# sync at once, and an abandoned setup syncs with the defaults afterwards.
+EMAILSYNC_SETUP_HOLD_MINUTES = env.int("EMAILSYNC_SETUP_HOLD_MINUTES", default=60)
 # Total size in bytes of the files attached to one email sent from the CRM.
 # Base64 with its line breaks makes a message about 37 % larger than its
 # files, so 17 MiB of files stays under the 25 MB that most providers accept.
@@ -175,6 +183,11 @@ EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", def
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
+
+# The cache holds the per-user connection-check counts. The default lives in
+# each process's memory; with several web processes set CACHE_URL to a
+# shared cache such as redis://127.0.0.1:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 Q_CLUSTER = {
     # Clusters that share a broker must share this name; separate

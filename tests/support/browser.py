@@ -1,4 +1,4 @@
-"""Debian's Chromium for browser tests, driven by Playwright."""
+"""Debian's Chromium for browser tests, launched the way this machine allows."""
 
 import os
 from contextlib import contextmanager
@@ -7,23 +7,29 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
+CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 
 
+def launch_chromium(playwright):
+    """Return a headless Chromium; skip the test (fail it under CI) when Chromium is missing."""
+    if not CHROMIUM.exists():
+        reason = "Chromium is missing: install Debian's chromium package."
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
 @contextmanager
 def chromium(locale="es-ES"):
-    """Yield a Playwright browser context; skip (fail under CI) without Chromium."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is missing: install Debian's chromium package.")
-        pytest.skip("Chromium is missing: install Debian's chromium package.")
+    """Yield a Playwright browser context of a headless Chromium, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        browser = launch_chromium(playwright)
         try:
             yield browser.new_context(locale=locale)
         finally:

@@ -1,0 +1,73 @@
+"""The From addresses of a mailbox: its own address and the aliases its owner adds.
+
+Exactly one of them is the default, which the message form preselects.
+The mailbox's own address stays in the list, because the sync recognises
+sent mail by these addresses.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from crm.addresses import normalize_address
+
+from .models import FromAddress
+
+logger = logging.getLogger(__name__)
+
+
+def add_from_address(account, address, display_name=""):
+    """Add an alias; the first address of an account becomes its default.
+
+    Raises ValidationError when the address is already in the list.
+    """
+    normalized = normalize_address(address)
+    if account.from_addresses.filter(address_normalized=normalized).exists():
+        raise _duplicate(address)
+    is_first = not account.from_addresses.exists()
+    try:
+        with transaction.atomic():
+            from_address = FromAddress.objects.create(
+                account=account, address=address, display_name=display_name, is_default=is_first,
+            )
+    except IntegrityError:
+        # The same address added twice at once, e.g. a double click.
+        raise _duplicate(address) from None
+    logger.info("From address added: account=%s from_address=%s", account.pk, from_address.pk)
+    return from_address
+
+
+def _duplicate(address):
+    return ValidationError(
+        _("“%(address)s” is already in the list."), code="duplicate", params={"address": address},
+    )
+
+
+def remove_from_address(account, from_address):
+    """Remove an alias. The default and the mailbox's own address stay.
+
+    Raises ValidationError naming the reason when the address must stay.
+    """
+    if from_address.is_default:
+        raise ValidationError(
+            _("“%(address)s” is the default From address. Make another address the default first."),
+            code="default", params={"address": from_address.address},
+        )
+    if from_address.address_normalized == account.email_normalized:
+        raise ValidationError(
+            _("“%(address)s” is the mailbox's own address and cannot be removed."),
+            code="own", params={"address": from_address.address},
+        )
+    from_address_id = from_address.pk
+    from_address.delete()
+    logger.info("From address removed: account=%s from_address=%s", account.pk, from_address_id)
+
+
+def set_default_from_address(account, from_address):
+    with transaction.atomic():
+        account.from_addresses.exclude(pk=from_address.pk).update(is_default=False)
+        account.from_addresses.filter(pk=from_address.pk).update(is_default=True)
+    from_address.is_default = True
+    logger.info("Default From address changed: account=%s from_address=%s", account.pk, from_address.pk)

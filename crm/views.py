@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -11,17 +10,13 @@ from django.views import generic
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from emailsync.related import messages_for_record
-from emailsync.sharing import annotate_content_visibility
+from emailsync.related import build_email_list
 
 from .forms import PreferencesForm
 from .models import Contact, Lead, Licence, Profile
 
 # Rows per page of the record lists and of the Emails related list.
 PAGE_SIZE = 25
-
-# Message fields the Emails related list never shows; bodies can be large.
-EMAIL_LIST_DEFERRED_FIELDS = ("text_body", "html_body", "references", "attachments", "parse_problems")
 
 
 @login_required
@@ -81,22 +76,20 @@ class RecordDetailView(RecordViewMixin, generic.DetailView):
     template_name = "crm/record_detail.html"
 
     def get_context_data(self, **kwargs):
-        record, user = self.object, self.request.user
-        emails = Paginator(related_emails(record, user), PAGE_SIZE).get_page(self.request.GET.get("page"))
+        record, user, query = self.object, self.request.user, self.request.GET
+        emails = build_email_list(
+            record, user, selected=query.get("owner"), query=query.get("q", "").strip(),
+            page_number=query.get("page"), page_size=PAGE_SIZE,
+        )
         return super().get_context_data(
-            email_page=emails,
+            email_list=emails,
+            email_page=emails.page,
             extra_details=self.kind.extra_details(record),
             secondary_emails=list(record.secondary_emails.order_by("pk")),
             can_edit=record.can_edit(user),
             can_delete=record.can_delete(user),
             **kwargs,
         )
-
-
-def related_emails(record, user):
-    """Return the record's Emails related list as `user` may see it, without bodies."""
-    emails = messages_for_record(record, user).select_related("account").defer(*EMAIL_LIST_DEFERRED_FIELDS)
-    return annotate_content_visibility(emails, user)
 
 
 class RecordFormMixin(RecordViewMixin):

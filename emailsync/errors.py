@@ -35,6 +35,8 @@ SENDER_REJECTED = "sender_rejected"
 MESSAGE_REJECTED = "message_rejected"
 SMTPUTF8_NOT_OFFERED = "smtputf8_not_offered"
 SENT_FOLDER_NOT_FOUND = "sent_folder_not_found"
+# Pause reason while a deactivation deletes the account's synced messages.
+DEACTIVATING = "deactivating"
 
 # Failures that a new password (or a new sign-in) fixes; retrying with the
 # same credentials only risks the provider locking the account.
@@ -137,6 +139,10 @@ MESSAGES = {
     SENT_FOLDER_NOT_FOUND: _(
         "No Sent folder was found on the server. Create a folder named “Sent” "
         "with your mail program."
+    ),
+    DEACTIVATING: _(
+        "This mailbox is being disconnected: sync has stopped and its synced "
+        "messages are being deleted from the CRM."
     ),
 }
 

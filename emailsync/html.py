@@ -17,6 +17,7 @@ loosen this one.
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import nh3
 
@@ -103,29 +104,51 @@ class SanitizedHtml:
     has_blocked_images: bool
 
 
-def sanitize_email_html(html, allow_remote_images=False):
+def sanitize_email_html(html, allow_remote_images=False, inline_images=None):
     """Return the safe form of an email's HTML body as a SanitizedHtml.
 
-    `cid:` images (parts of the message itself) lose their src as well for
-    now.
+    `inline_images` maps a Content-ID to the absolute URL that serves that
+    part of the message. A `cid:` image found there gets that URL as its
+    src, and any other `cid:` image loses its src.
     """
     blocked_images = []
 
     def filter_attribute(tag, attribute, value):
         if tag == "img" and attribute == "src":
+            inline_source = resolve_inline_image(value, inline_images)
+            if inline_source:
+                return inline_source
             if allow_remote_images and value.lower().startswith(REMOTE_IMAGE_SCHEMES):
                 return value
             blocked_images.append(value)
             return None
         if attribute == "style":
             return drop_unsafe_declarations(value)
+        if value[:4].lower() == "cid:":
+            return None
         return value
 
-    cleaned = nh3.clean(html or "", attribute_filter=filter_attribute, **CLEAN_OPTIONS)
-    # TODO: serve cid: images from the message's own parts through a view
-    # that checks visible_messages, then keep their src here.
+    cleaned = nh3.clean(
+        html or "",
+        attribute_filter=filter_attribute,
+        # cid: passes the scheme check only to reach filter_attribute,
+        # which keeps it nowhere but in a resolved <img src>.
+        **{**CLEAN_OPTIONS, "url_schemes": URL_SCHEMES | {"cid"}},
+    )
     has_blocked_images = any(src.lower().startswith(REMOTE_IMAGE_SCHEMES) for src in blocked_images)
     return SanitizedHtml(html=cleaned, has_blocked_images=has_blocked_images)
+
+
+def resolve_inline_image(src, inline_images):
+    """Return the URL serving a `cid:` image source from `inline_images`, or None.
+
+    RFC 2392: a cid URL is the Content-ID without angle brackets, with
+    URL-unsafe characters %-encoded.
+    """
+    if not inline_images or not src[:4].lower() == "cid:":
+        return None
+    content_id = unquote(src[4:]).strip().strip("<>")
+    return inline_images.get(content_id)
 
 
 LINK_SCHEMES = {"http", "https"}

@@ -237,6 +237,18 @@ class GroupSharingPolicy(models.Model):
         _("priority"), default=0,
         help_text=_("When a user is in several groups with a policy, the highest priority wins."),
     )
+    # The audience of a "custom" policy; the mailbox's own choice of users
+    # and groups does not apply while a policy is in force.
+    shared_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        verbose_name=_("shared with users"),
+        help_text=_("Used when the sharing is custom."),
+    )
+    shared_groups = models.ManyToManyField(
+        Group, blank=True, related_name="+",
+        verbose_name=_("shared with groups"),
+        help_text=_("Used when the sharing is custom."),
+    )
 
     class Meta:
         verbose_name = _("group sharing policy")
@@ -366,6 +378,24 @@ class Message(models.Model):
     def __str__(self):
         return self.subject or f"#{self.pk}"
 
+    @property
+    def key(self):
+        """Return what makes two stored messages the same message; see `message_key`."""
+        return message_key(self.message_id, self.content_hash)
+
+
+def message_key(message_id, content_hash):
+    """Return the key of "the same message": its normalised Message-ID, else "hash:" and its SHA-256.
+
+    Copies of one message in two mailboxes (a colleague was in Cc) have
+    different bytes but the same Message-ID. Without a Message-ID only
+    identical bytes make the same message.
+    """
+    return message_id or MESSAGE_KEY_HASH_PREFIX + content_hash
+
+
+MESSAGE_KEY_HASH_PREFIX = "hash:"
+
 
 class RawMessage(models.Model):
     """The message exactly as the server returned it, kept apart so lists
@@ -400,8 +430,9 @@ class MessageLocation(models.Model):
 class Participant(models.Model):
     """An address on a message, in normalised form, for matching records.
 
-    The message's owner and sort date are copied here so that a record's
-    list is one index range scan on (address, sort_date).
+    The message's owner, sort date and key are copied here so that a
+    record's Emails list, its counts and its grouping of copies read only
+    the (address, owner, sort_date) index, which covers message and key.
     """
 
     class Role(models.TextChoices):
@@ -416,13 +447,21 @@ class Participant(models.Model):
     display_name = models.CharField(max_length=300, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     sort_date = models.DateTimeField()
+    # Message.key of the message: copies of one message in several
+    # mailboxes share it.
+    message_key = models.CharField(max_length=998, blank=True)
 
     class Meta:
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
         indexes = [
             models.Index(fields=["address", "-sort_date"]),
-            models.Index(fields=["address", "owner", "-sort_date"]),
+            # INCLUDE makes it covering on PostgreSQL; other databases
+            # ignore it.
+            models.Index(
+                fields=["address", "owner", "-sort_date"], include=["message", "message_key"],
+                name="participant_address_owner",
+            ),
         ]
 
 

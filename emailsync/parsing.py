@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 from email import message_from_bytes
 from email.header import decode_header
+from email import utils as email_utils
+from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
@@ -55,11 +57,22 @@ def _recover_bytes(value):
 
 
 def decode_8bit(data, problems, charset_hint=None):
-    """Decode header bytes that should have been ASCII: UTF-8, the hint, or cp1252."""
+    """Decode header bytes that should have been ASCII: UTF-8, the hint, or cp1252.
+
+    Text that is mostly valid UTF-8 with a few damaged sequences stays
+    UTF-8, with U+FFFD in place of the damage: Yahoo Mail cuts long file
+    names by bytes, inside a character.
+    """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", "replace")
+    damaged = text.count("\ufffd")
+    multibyte = sum(1 for char in text if ord(char) > 127 and char != "\ufffd")
+    if multibyte >= 4 * damaged:
+        problems.add("damaged-utf8")
+        return text
     if charset_hint:
         try:
             return data.decode(charset_hint)
@@ -431,16 +444,62 @@ def _enclosed_bytes(message, problems):
 
 
 def attachment_filename(part, problems):
-    """Return a part's file name, decoding RFC 2231 and RFC 2047 forms."""
+    """Return a part's file name, decoding RFC 2231, RFC 2047 and raw 8-bit forms.
+
+    The name comes from Content-Disposition's filename, else Content-Type's
+    name (RFC 2183 section 2.3). Headers with raw 8-bit bytes are decoded
+    before their parameters are read, because compat32 would turn those
+    bytes into U+FFFD first.
+    """
+    source = _headers_with_8bit_decoded(part, problems)
+    missing = object()
     try:
-        name = part.get_filename()
+        name = source.get_param("filename", missing, "content-disposition")
+        if name is missing:
+            name = source.get_param("name", missing, "content-type")
     except Exception:  # noqa: BLE001 - malformed RFC 2231 parameters
         problems.add("malformed-filename")
-        name = None
-    if not name:
         return ""
+    if name is missing or not name:
+        return ""
+    name = _collapse_rfc2231(name, problems)
     name = header_text(name, problems)
     return clean_text(decode_words(name, problems))[:255]
+
+
+def _headers_with_8bit_decoded(part, problems):
+    """Return `part`, or a copy of its two naming headers when they carry raw 8-bit bytes."""
+    raw = {name.lower(): value for name, value in part.raw_items() if name.lower() in _NAMING_HEADERS}
+    if not any(isinstance(value, str) and _SURROGATES.search(value) for value in raw.values()):
+        return part
+    hint = part.get_content_charset() if "content-type" in raw else None
+    copy = EmailMessage(policy=compat32)
+    for name, value in raw.items():
+        text = str(value)
+        if _SURROGATES.search(text):
+            text = decode_8bit(_recover_bytes(text), problems, hint)
+        copy[name] = text
+    return copy
+
+
+_NAMING_HEADERS = ("content-disposition", "content-type")
+
+
+def _collapse_rfc2231(value, problems):
+    """Decode an RFC 2231 (charset, language, text) parameter; leave plain text as it is.
+
+    Unlike email.utils.collapse_rfc2231_value, a name whose bytes do not fit
+    the declared charset is read as UTF-8, then cp1252, and the problem noted.
+    """
+    if not isinstance(value, tuple):
+        return _unquote(value)
+    charset, _language, text = value
+    data = bytes(_unquote(text), "raw-unicode-escape")
+    return _decode_chunk(data, charset or "us-ascii", problems)
+
+
+def _unquote(value):
+    return email_utils.unquote(value) if isinstance(value, str) else str(value)
 
 
 def _disposition(part):

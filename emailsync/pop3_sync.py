@@ -60,9 +60,12 @@ def sync_pop3(account, report, progress, lease_owner):
                 (uidl, FetchedMessage(uid=number, raw=session.retrieve(number)))
                 for number, uidl in chunk
             ]
-            if not renew(account.pk, lease_owner):
-                raise LeaseLost()
-            _store_pop3_batch(account, folder, fetched, own_addresses, report)
+            # Renewing inside the batch's transaction locks the account row
+            # until the batch commits; see _fetch_and_store in sync.py.
+            with transaction.atomic():
+                if not renew(account.pk, lease_owner):
+                    raise LeaseLost()
+                _store_pop3_batch(account, folder, fetched, own_addresses, report)
             accounts.increment_progress(account, len(chunk))
             if progress:
                 progress(len(chunk), len(todo))

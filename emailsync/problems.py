@@ -28,6 +28,7 @@ PROBLEM_TEXTS = {
     ),
     "no-headers": gettext_lazy("The message has no headers."),
     "rfc2047-undecodable": gettext_lazy("An encoded header could not be decoded and is shown as received."),
+    "damaged-utf8": gettext_lazy("A header contains damaged UTF-8 text; the damaged characters show as �."),
     "transfer-encoding-error": gettext_lazy(
         "The transfer encoding of a part is damaged, so its content may be incomplete."
     ),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import accounts, crypto, verify
-from .models import FromAddress, GroupSharingPolicy, MailAccount, Message
+from .models import FromAddress, MailAccount, Message
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +129,12 @@ def _new_account(owner, email_address, incoming, outgoing, *, provider, smtp_sam
 def group_sharing_policy(user):
     """Return the sharing setting an operator fixed for one of user's groups, or None.
 
-    When the user is in several groups with a policy, the highest priority
-    wins, then the group name, so the choice never depends on row order.
+    The same choice the message lists apply (emailsync.sharing decides which
+    policy wins when the user is in several groups).
     """
-    return (
-        GroupSharingPolicy.objects.filter(group__in=user.groups.all())
-        .select_related("group").order_by("-priority", "group__name").first()
-    )
+    from .sharing import policy_in_force
+
+    return policy_in_force(user.pk)
 
 
 def update_servers(account, incoming, outgoing, *, smtp_same_credentials):

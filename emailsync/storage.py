@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from crm.addresses import normalize_address
 
-from . import parsing
+from . import parsing, threads
 from .imap import stored_flags
-from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure
+from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure, message_key
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +110,14 @@ def message_values(account, folder, fetched, own_addresses, origin=Message.Origi
     return values, participants
 
 
-def build_message(account, folder, fetched, own_addresses, origin=Message.Origin.SYNC):
+def build_message(account, folder, fetched, own_addresses):
     """Return an unsaved Message and its unsaved Participant rows."""
-    values, participants = message_values(account, folder, fetched, own_addresses, origin)
+    values, participants = message_values(account, folder, fetched, own_addresses)
     message = Message(**values)
     rows = [
         Participant(
             role=role, address=address, display_name=name,
-            owner_id=values["owner_id"], sort_date=values["sort_date"],
+            owner_id=values["owner_id"], sort_date=values["sort_date"], message_key=message.key,
         )
         for role, address, name in participants
     ]
@@ -181,7 +181,7 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
     _link_crm_copies(account, new_messages, known)
 
     if new_messages:
-        known.update(_insert_messages(account, new_messages))
+        known.update(_insert_messages(account, new_messages, own_addresses))
         result.created = len(new_messages)
 
     now = timezone.now()
@@ -201,14 +201,18 @@ def _store(account, folder, uidvalidity, batch, own_addresses):
     return result
 
 
-def _insert_messages(account, new_messages):
+def _insert_messages(account, new_messages, own_addresses):
     """Insert new messages with their raw bytes and participants.
 
     Returns {content hash: message pk}. Rows go in with one executemany per
     table: the ORM's bulk_create spends more time building model instances
     and SQL than the database spends storing them.
     """
+    threads.assign_thread_keys(
+        [(values, participants) for _fetched, values, participants in new_messages.values()], own_addresses,
+    )
     fast_insert(Message, [values for _fetched, values, _participants in new_messages.values()])
+    threads.adopt_early_replies([values for _fetched, values, _participants in new_messages.values()])
     ids = dict(
         Message.objects.filter(account=account, content_hash__in=list(new_messages)).values_list("content_hash", "pk")
     )
@@ -219,6 +223,7 @@ def _insert_messages(account, new_messages):
         {
             "message_id": ids[digest], "role": role, "address": address, "display_name": name,
             "owner_id": values["owner_id"], "sort_date": values["sort_date"],
+            "message_key": message_key(values["message_id"], values["content_hash"]),
         }
         for digest, (_fetched, values, participants) in new_messages.items()
         for role, address, name in participants
@@ -311,36 +316,31 @@ def store_sent_message(account, raw, bcc=()):
 
     The bytes carry no Bcc header (the other recipients must not see it),
     so the Bcc recipients come as (display name, address) pairs in `bcc`.
-    A sync running at the same moment may already have stored the
-    server's own copy, because some providers file every relayed message
-    in Sent. A copy with the same bytes becomes this message. A copy with
-    other bytes but this Message-ID hands its locations over and is
-    deleted. Returns the Message. Everything happens in one transaction.
+    The message gets its conversation key like a synced one. A sync
+    running at the same moment may already have stored the server's own
+    copy, because some providers file every relayed message in Sent. A
+    copy with the same bytes becomes this message. A copy with other bytes
+    but this Message-ID hands its locations over and is deleted. Returns
+    the Message. Everything happens in one transaction.
     """
+    own_addresses = account.own_addresses()
     fetched = FetchedMessage(uid=0, raw=raw)
-    message, participants = build_message(
-        account, None, fetched, account.own_addresses(), origin=Message.Origin.CRM,
-    )
+    values, participants = message_values(account, None, fetched, own_addresses, origin=Message.Origin.CRM)
     bcc_participants = [
-        Participant(
-            role=Participant.Role.BCC, address=normalize_address(address)[:320], display_name=name[:300],
-            owner_id=account.owner_id, sort_date=message.sort_date,
-        )
-        for name, address in bcc
+        (Participant.Role.BCC, normalize_address(address)[:320], name[:300]) for name, address in bcc
     ]
 
     with transaction.atomic():
         same_bytes = Message.objects.select_for_update().filter(
-            account=account, content_hash=message.content_hash,
+            account=account, content_hash=fetched.content_hash,
         ).first()
         if same_bytes is not None:
             return _adopt_server_copy(same_bytes, bcc_participants)
 
-        message.save()
+        threads.assign_thread_keys([(values, participants + bcc_participants)], own_addresses)
+        message = Message.objects.create(**values)
         RawMessage.objects.create(message=message, data=raw)
-        for participant in participants + bcc_participants:
-            participant.message = message
-        Participant.objects.bulk_create(participants + bcc_participants)
+        Participant.objects.bulk_create(_participant_rows(message, participants + bcc_participants))
 
         copies = Message.objects.filter(
             account=account, origin=Message.Origin.SYNC, message_id=message.message_id,
@@ -351,12 +351,20 @@ def store_sent_message(account, raw, bcc=()):
     return message
 
 
+def _participant_rows(message, participants):
+    return [
+        Participant(
+            message=message, role=role, address=address, display_name=name,
+            owner_id=message.owner_id, sort_date=message.sort_date, message_key=message.key,
+        )
+        for role, address, name in participants
+    ]
+
+
 def _adopt_server_copy(message, bcc_participants):
     """Make a synced message with the sent bytes the CRM's own record of them."""
     Message.objects.filter(pk=message.pk).update(origin=Message.Origin.CRM, direction=Message.Direction.SENT)
-    for participant in bcc_participants:
-        participant.message = message
-    Participant.objects.bulk_create(bcc_participants)
+    Participant.objects.bulk_create(_participant_rows(message, bcc_participants))
     message.origin = Message.Origin.CRM
     message.direction = Message.Direction.SENT
     return message

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import reset_queries, transaction
+from django.db import DatabaseError, reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -132,13 +132,19 @@ def sync_account(account_id, full=False, progress=None, worker=None):
 
     run = SyncRun.objects.create(account=account, worker=owner, started_at=timezone.now())
     try:
-        _run(account, report, full, progress, owner)
-    except MailError as error:
-        report.error = error
-        accounts.record_error(account, error)
+        _run_and_record_error(account, report, full, progress, owner)
     except LeaseLost:
-        report.skipped_reason = "lease_lost"
-        logger.warning("Sync stopped, lease lost or account paused: account=%s", account_id)
+        if is_deactivating(account_id):
+            _stop_for_deactivation(report)
+        else:
+            report.skipped_reason = "lease_lost"
+            logger.warning("Sync stopped, lease lost or account paused: account=%s", account_id)
+    except (DatabaseError, MailAccount.DoesNotExist):
+        # Deactivation deletes the account's rows under a running sync, so
+        # a write between two lease renewals can hit a row that is gone.
+        if not is_deactivating(account_id):
+            raise
+        _stop_for_deactivation(report)
     finally:
         release(account_id, owner)
         report.seconds = time.monotonic() - started
@@ -152,6 +158,24 @@ def sync_account(account_id, full=False, progress=None, worker=None):
         report.error.code if report.error else "", report.seconds,
     )
     return report
+
+
+def is_deactivating(account_id):
+    """Return True when the account is gone or a deactivation is deleting it."""
+    return not MailAccount.objects.filter(pk=account_id).exclude(pause_reason=errors.DEACTIVATING).exists()
+
+
+def _stop_for_deactivation(report):
+    report.skipped_reason = "deactivated"
+    logger.info("Sync stopped, the account is being deactivated: account=%s", report.account_id)
+
+
+def _run_and_record_error(account, report, full, progress, owner):
+    try:
+        _run(account, report, full, progress, owner)
+    except MailError as error:
+        report.error = error
+        accounts.record_error(account, error)
 
 
 def _close_run(run, report):
@@ -222,6 +246,8 @@ def _sync_folders(context, folders, statuses, full):
     # one folder is known as a candidate when it turns up in the next.
     changed.sort(key=lambda folder: not _lost_messages(folder, statuses.get(folder.name)))
     for folder in changed:
+        if not renew(context.account.pk, context.owner):
+            raise LeaseLost()
         try:
             _sync_folder(context, folder)
             context.report.folders += 1
@@ -464,10 +490,13 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
         to_download = [uid for uid in chunk if uid not in known]
         batch = _download(context, to_download)
 
-        if not renew(account.pk, context.owner):
-            raise LeaseLost()
         checkpoint = max(chunk) if advance_checkpoint else None
+        # The renewal locks the account row until the batch commits. A
+        # deactivation that starts meanwhile waits for the batch and then
+        # deletes it, and the next renewal fails.
         with transaction.atomic():
+            if not renew(account.pk, context.owner):
+                raise LeaseLost()
             link_locations(folder, folder.uidvalidity, known)
             result = store_batch(account, folder, folder.uidvalidity, batch, context.own_addresses, checkpoint)
         context.report.created += result.created

@@ -1,6 +1,21 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
-from .views import compose, links, mailbox, mailbox_settings, messages, setup
+from .views import compose, deactivation, links, mailbox, mailbox_settings, messages, setup
+
+
+class PartPositionConverter:
+    """A MIME part's IMAP-style position: "2", "1.3.2"."""
+
+    regex = r"[0-9]{1,4}(?:\.[0-9]{1,4}){0,15}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(PartPositionConverter, "part")
 
 app_name = "emailsync"
 
@@ -21,11 +36,14 @@ settings_urlpatterns = [
     path("mailbox/sharing/", mailbox_settings.sharing, name="sharing"),
     path("mailbox/options/", mailbox_settings.sync_options, name="sync_options"),
     path("mailbox/options/folders/", mailbox_settings.refresh_folders, name="refresh_folders"),
+    path("<int:account_id>/deactivate/", deactivation.deactivate, name="deactivate"),
 ]
 
 urlpatterns = [
     path("settings/email/", include(settings_urlpatterns)),
     path("messages/<int:pk>/", messages.message_detail, name="message_detail"),
+    path("messages/<int:pk>/attachments/<part:position>/", messages.message_attachment, name="message_attachment"),
+    path("messages/<int:pk>/inline/<part:position>/", messages.message_inline_image, name="message_inline_image"),
     path("messages/<int:pk>/reply/", compose.reply, name="reply"),
     path("messages/<int:pk>/link/", links.follow_link, name="follow_link"),
     path("messages/<int:pk>/save-copy/", compose.retry_server_copy, name="retry_server_copy"),

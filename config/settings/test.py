@@ -10,6 +10,15 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAILSYNC_ALLOW_PLAINTEXT = True
 EMAILSYNC_ALLOW_PRIVATE_HOSTS = True
 EMAILSYNC_TIMEOUT = 10.0
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file instead of Django's default in-memory database, because the
+    # in-memory one uses SQLite's shared cache. Its table locks fail at once
+    # with "database table is locked" instead of waiting, so tests that run
+    # a sync and a deactivation in two threads could not wait for each
+    # other as production processes do.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
 # pytest-django turns DEBUG off, so WhiteNoise would index STATIC_ROOT, which
 # the tests never collect; serve files from the finders as in development.
 WHITENOISE_AUTOREFRESH = True

@@ -61,7 +61,7 @@ def make_message(account, sender, recipients, cc=(), subject="Hola", direction=M
     Participant.objects.bulk_create(
         Participant(
             message=message, role=role, address=normalize_address(address),
-            owner=account.owner, sort_date=sort_date,
+            owner=account.owner, sort_date=sort_date, message_key=message.key,
         )
         for role, addresses in roles
         for address in addresses

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def listed_messages(client, record, page=1):
     response = client.get(record.get_absolute_url(), {"page": page})
-    return list(response.context["email_page"].object_list)
+    return [row.message for row in response.context["email_page"].object_list]
 
 
 def test_emails_list_shows_message_to_secondary_address(owner_client, owner, kind):

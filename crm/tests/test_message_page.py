@@ -5,6 +5,9 @@ from django.urls import reverse
 
 from emailsync.models import Message, RawMessage, SharingLevel, SharingMode, UserActivity
 
+from crm.kinds import CONTACTS
+
+from .conftest import make_record
 from .helpers import make_account, make_message
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +86,7 @@ def test_message_page_private_mailbox_404(client, outsider, own_message):
 def test_message_page_public_mailbox_opens(client, teammate, outsider):
     account = make_account(teammate, sharing_mode=SharingMode.PUBLIC)
     message = make_message(account, "lucia@acme.example", ["bruno@crm.example"])
+    make_record(CONTACTS, outsider, email="lucia@acme.example")
     client.force_login(outsider)
 
     response = client.get(message_url(message))
@@ -96,6 +100,7 @@ def test_message_page_metadata_sharing_hides_body(client, teammate, owner):
         account, "lucia@acme.example", ["bruno@crm.example"], subject="Oferta",
         text_body="Precio confidencial", attachments=[{"filename": "precio.pdf", "content_type": "application/pdf", "size": 10}],
     )
+    make_record(CONTACTS, owner, email="lucia@acme.example")
     client.force_login(owner)
 
     content = client.get(message_url(message)).content.decode()

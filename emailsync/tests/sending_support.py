@@ -44,6 +44,20 @@ def lead(owner):
     return Lead.objects.create(owner=owner, first_name="Jefa", last_name="Compras", email="jefa@acme.example")
 
 
+def share_publicly(account, level="full"):
+    """Share the account's mailbox with everyone, at the given level."""
+    type(account).objects.filter(pk=account.pk).update(sharing_mode="public", sharing_level=level)
+
+
+def give_record_of_client(user):
+    """Give `user` a contact of their own with the client's address.
+
+    A shared message is visible only through a record the viewer can see
+    and that the message involves.
+    """
+    return Contact.objects.create(owner=user, last_name="Moreno", email="lucia@acme.example")
+
+
 @pytest.fixture
 def rejecting_smtp(smtp_server):
     """The session's SMTP server, rejecting the recipients a test adds."""

@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from emailsync.html import rewrite_links, sanitize_email_html
 from emailsync.links import sign_link
-from emailsync.models import MailAccount, Message, SharingLevel, SharingMode, UserActivity
+from emailsync.models import Message, SharingLevel, UserActivity
 from emailsync.sync import sync_account
 
-from .sending_support import account, owner_client  # noqa: F401 - fixtures
+from .sending_support import account, give_record_of_client, owner_client, share_publicly  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -182,12 +182,26 @@ def test_follow_by_stranger_is_404(client, incoming, teammate):
 
 
 def test_follow_on_metadata_share_is_404(client, account, incoming, teammate):
-    MailAccount.objects.filter(pk=account.pk).update(sharing_mode=SharingMode.PUBLIC, sharing_level=SharingLevel.METADATA)
+    share_publicly(account, SharingLevel.METADATA)
+    give_record_of_client(teammate)
+    client.force_login(teammate)
+
+    message_page = client.get(message_url(incoming))
+    response = client.get(follow_url(incoming, sign_link(incoming.pk, "https://acme.example/")))
+
+    assert message_page.status_code == 200
+    assert response.status_code == 404
+
+
+def test_follow_on_full_share_redirects(client, account, incoming, teammate):
+    share_publicly(account)
+    give_record_of_client(teammate)
     client.force_login(teammate)
 
     response = client.get(follow_url(incoming, sign_link(incoming.pk, "https://acme.example/")))
 
-    assert response.status_code == 404
+    assert response.status_code == 302
+    assert UserActivity.objects.get(user=teammate).last_interaction_at is not None
 
 
 def test_follow_requires_login(client, incoming):

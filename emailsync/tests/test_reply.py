@@ -3,12 +3,14 @@
 import pytest
 from django.urls import reverse
 
-from emailsync.models import Message, SharingLevel, SharingMode, UserActivity
+from emailsync.models import Message, SharingLevel, UserActivity
 from emailsync.replies import format_address, reply_subject
 from emailsync.sync import sync_account
 from tests.support.mail import make_raw
 
-from .sending_support import account, compose_data, owner_client, parse, received_with_subject  # noqa: F401
+from .sending_support import (  # noqa: F401 - fixtures
+    account, compose_data, give_record_of_client, owner_client, parse, received_with_subject, share_publicly,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -101,8 +103,8 @@ def test_reply_to_invisible_message_is_404(client, incoming, teammate):
 def test_reply_to_metadata_share_quotes_nothing(client, account, incoming, teammate, connect_account, dovecot):
     from conftest import add_mailbox_user
 
-    MailAccount = type(account)
-    MailAccount.objects.filter(pk=account.pk).update(sharing_mode=SharingMode.PUBLIC, sharing_level=SharingLevel.METADATA)
+    share_publicly(account, SharingLevel.METADATA)
+    give_record_of_client(teammate)
     connect_account(teammate, *add_mailbox_user(dovecot))
     client.force_login(teammate)
 

@@ -12,7 +12,8 @@ from emailsync.models import Message, MessageLocation, Participant, RawMessage, 
 from emailsync.sync import sync_account
 
 from .sending_support import (  # noqa: F401 - fixtures
-    account, compose_data, compose_url, contact, lead, owner_client, parse, received_with_subject,
+    account, compose_data, compose_url, contact, give_record_of_client, lead, owner_client, parse,
+    received_with_subject, share_publicly,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_send_lists_message_on_contact_and_cc_lead(owner_client, account, contac
     message = Message.objects.get(account=account)
     for record in (contact, lead):
         page = owner_client.get(record.get_absolute_url())
-        assert list(page.context["email_page"].object_list) == [message], record
+        assert [row.message for row in page.context["email_page"].object_list] == [message], record
         assert data["subject"] in page.content.decode()
 
 
@@ -200,7 +201,8 @@ def test_message_page_offers_copy_retry(owner_client, storing_account, contact):
 
 def test_message_page_shows_bcc_to_owner_only(owner_client, client, account, contact, teammate):
     send(owner_client, contact, account, bcc="Jefe Oculto <oculto@acme.example>")
-    type(account).objects.filter(pk=account.pk).update(sharing_mode="public")
+    share_publicly(account)
+    give_record_of_client(teammate)
     url = reverse("emailsync:message_detail", args=[Message.objects.get(account=account).pk])
 
     owner_page = owner_client.get(url)
@@ -208,6 +210,7 @@ def test_message_page_shows_bcc_to_owner_only(owner_client, client, account, con
     teammate_page = client.get(url)
 
     assert owner_page.context["bcc_display"] == "Jefe Oculto <oculto@acme.example>"
+    assert teammate_page.status_code == 200
     assert "oculto@acme.example" not in teammate_page.content.decode()
 
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ def mailbox(request, account):
         "folders": synced_folders(account),
         "is_setting_up": is_setting_up(request, account),
         "is_gmail": account_is_gmail(account),
-        "deactivate_url": deactivate_url(),
+        "deactivate_url": reverse("emailsync:deactivate", args=[account.pk]),
         "provider_name": provider.name if provider else "",
         "section": "mailbox",
     })
@@ -48,16 +48,6 @@ def synced_folders(account):
     folders = folders.annotate(failed_count=Count("failures", filter=Q(failures__resolved_at__isnull=True)))
     return sorted(folders, key=lambda folder: (folder.role != Folder.Role.INBOX, folder.role != Folder.Role.SENT,
                                                folder.name.lower()))
-
-
-def deactivate_url():
-    """Return the deactivation page's URL, or None while that page does not exist."""
-    try:
-        return reverse("emailsync:deactivate")
-    except NoReverseMatch:
-        # TODO: drop this fallback and the disabled button in
-        # overview.html once the deactivation page is routed.
-        return None
 
 
 @require_GET

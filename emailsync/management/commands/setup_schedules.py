@@ -5,12 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from emailsync.schedules import SYNC_SCHEDULE_NAME, ensure_sync_schedule
+from retention.schedules import CLEANUP_RUN_AT, CLEANUP_SCHEDULE_NAME, ensure_cleanup_schedule
 
 
 class Command(BaseCommand):
     help = (
         "Create or update the schedule that syncs every active mailbox every "
-        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes. Safe to run at every start: "
+        "EMAILSYNC_SYNC_INTERVAL_MINUTES minutes, and create the daily schedule of "
+        "the cleanup policy unless one exists. Safe to run at every start: "
         "schedules of other tasks are left alone."
     )
 
@@ -24,3 +26,9 @@ class Command(BaseCommand):
         action = ensure_sync_schedule(minutes)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Schedule “{SYNC_SCHEDULE_NAME}”: {action}, every {minutes} minutes.")
+
+        action = ensure_cleanup_schedule()
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                f"Schedule “{CLEANUP_SCHEDULE_NAME}”: {action}, daily at {CLEANUP_RUN_AT:%H:%M} site time."
+            )

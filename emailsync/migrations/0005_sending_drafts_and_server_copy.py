@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emailsync', '0002_sync_runs'),
+        ('emailsync', '0004_participant_message_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -39,10 +39,10 @@ def test_mailbox_page_shows_address_and_actions(owner_client, account):
     assert f'href="{reverse("emailsync:server_details")}"' in content
 
 
-def test_mailbox_page_deactivate_placeholder_disabled(owner_client, account):
+def test_mailbox_page_links_to_deactivate(owner_client, account):
     content = owner_client.get(MAILBOX_URL).content.decode()
 
-    assert 'data-placeholder="deactivate"' in content
+    assert f'href="{reverse("emailsync:deactivate", args=[account.pk])}"' in content
 
 
 def test_mailbox_page_loads_progress_script(owner_client, account):

@@ -10,12 +10,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from . import crypto, errors
 from .errors import MailError
 from .imap import ImapSession
+from .smtp import SmtpSession
 from .models import MailAccount
 
 logger = logging.getLogger(__name__)
@@ -44,11 +46,56 @@ def open_imap(account):
     )
     try:
         session.connect()
-        login, secret, is_oauth = incoming_credentials(account)
-        if is_oauth:
-            session.oauth2_login(login, secret)
+        _log_in(account, session)
+        yield session
+    finally:
+        session.close()
+
+
+def _log_in(account, session):
+    login, secret, is_oauth = incoming_credentials(account)
+    if is_oauth:
+        session.oauth2_login(login, secret)
+        session.token_expires_at = account.oauth_access_token_expires_at
+    else:
+        session.login(login, secret)
+
+
+def renew_login_if_expiring(account, session):
+    """Log in again on a new connection when the session's access token expires soon.
+
+    Exchange Online closes an IMAP session once its access token expires
+    ("BYE Session invalidated - AccessTokenExpired"), so a long sync moves
+    to a fresh connection and token before that. Returns True when it did:
+    the caller must select its folder again. Password sessions never expire.
+    """
+    from . import oauth
+
+    if session.token_expires_at is None or not oauth.expires_soon(session.token_expires_at):
+        return False
+    session.close()
+    session.connect()
+    _log_in(account, session)
+    logger.info("Logged in again with a fresh access token: account=%s", account.pk)
+    return True
+
+
+@contextmanager
+def open_smtp(account):
+    """Yield an SmtpSession logged in to the account's outgoing server; quits afterwards."""
+    session = SmtpSession(account.smtp_host, account.smtp_port, account.smtp_security, settings.EMAILSYNC_TIMEOUT)
+    try:
+        session.connect()
+        if account.auth_method == MailAccount.AuthMethod.OAUTH2:
+            from . import oauth
+
+            session.oauth2_login(account.get_smtp_login(), oauth.get_access_token(account))
         else:
-            session.login(login, secret)
+            try:
+                password = account.get_smtp_password()
+            except crypto.DecryptionError as exc:
+                raise MailError(errors.SECRET_UNREADABLE, str(exc)) from None
+            session.login(account.get_smtp_login(), password)
         yield session
     finally:
         session.close()
@@ -136,12 +183,32 @@ def change_password(account, password, smtp_password=None, also_save=()):
     """
     account.set_incoming_password(password)
     fields = ["incoming_password_encrypted", "updated_at", *also_save]
+    if account.auth_method == MailAccount.AuthMethod.OAUTH2:
+        fields += _drop_oauth_grant(account)
     if smtp_password is not None:
         account.set_smtp_password(smtp_password)
         fields.append("smtp_password_encrypted")
     account.save(update_fields=fields)
     if account.status == MailAccount.Status.PAUSED and account.pause_reason in errors.AUTH_CODES:
         resume(account)
+
+
+def _drop_oauth_grant(account):
+    """Switch account from OAuth 2.0 to its new password; return the fields to save.
+
+    The grant is revoked at the provider after the commit, best effort, so
+    that a failed save never leaves the mailbox without any credentials.
+    """
+    from . import oauth
+
+    granted = MailAccount(
+        pk=account.pk, provider=account.provider,
+        oauth_refresh_token_encrypted=account.oauth_refresh_token_encrypted,
+    )
+    transaction.on_commit(lambda: oauth.revoke_refresh_token(granted))
+    account.auth_method = MailAccount.AuthMethod.PASSWORD
+    oauth.clear_tokens(account)
+    return list(oauth.TOKEN_FIELDS)
 
 
 def request_sync(account):

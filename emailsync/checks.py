@@ -71,3 +71,20 @@ def check_provider_overrides(app_configs, **kwargs):
     except ImproperlyConfigured as exc:
         problems.append(Error(str(exc), id="emailsync.E004"))
     return problems
+
+
+@register(deploy=False)
+def check_oauth_clients(app_configs, **kwargs):
+    """Report a client id without its secret (or the reverse): its sign-in button would stay hidden."""
+    problems = []
+    for prefix in ("GOOGLE", "MICROSOFT"):
+        client_id = getattr(settings, f"{prefix}_OAUTH_CLIENT_ID", "")
+        secret = getattr(settings, f"{prefix}_OAUTH_CLIENT_SECRET", "")
+        if bool(client_id) != bool(secret):
+            missing = f"{prefix}_OAUTH_CLIENT_SECRET" if client_id else f"{prefix}_OAUTH_CLIENT_ID"
+            problems.append(Warning(
+                f"{missing} is empty, so the “Sign in with {prefix.title()}” button stays hidden.",
+                hint="Set both the client id and the client secret of the app you registered, or neither.",
+                id="emailsync.W010",
+            ))
+    return problems

@@ -11,7 +11,8 @@ Steps:
    with its raw bytes, participants and locations, renewing the claim.
 3. In one last transaction, delete the folders, failures, POP3 UIDLs,
    From addresses, sharing exclusions and the account with its encrypted
-   secrets. Messages sent from the CRM stay, with their participants, and
+   secrets. An OAuth 2.0 grant is then revoked at the provider, after the
+   commit. Messages sent from the CRM stay, with their participants, and
    lose their account; connecting a mailbox again links them to it.
 
 Nothing on the mail server changes, so connecting the same mailbox again
@@ -33,7 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import errors
+from . import errors, oauth
 from .models import (
     Folder, FromAddress, MailAccount, Message, MessageLocation, Participant, Pop3Seen, RawMessage,
     SharingExclusion, SyncFailure,
@@ -188,7 +189,14 @@ def _delete_account(account, marker, result, record_deletion):
             account=account, origin=Message.Origin.CRM,
         ).update(account=None)
 
+        granted = MailAccount.objects.filter(pk=account.pk, auth_method=MailAccount.AuthMethod.OAUTH2).only(
+            "pk", "provider", "oauth_refresh_token_encrypted",
+        ).first()
         _total, deleted = MailAccount.objects.filter(pk=account.pk).delete()
         result.accounts = deleted.get(MailAccount._meta.label, 0)
+        if granted is not None:
+            # Withdraw the CRM's access at the provider too, once the
+            # deletion has committed; best effort, see revoke_refresh_token.
+            transaction.on_commit(lambda: oauth.revoke_refresh_token(granted))
         if record_deletion is not None:
             record_deletion(result)

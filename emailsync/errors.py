@@ -25,6 +25,8 @@ AUTH_FAILED = "auth_failed"
 APP_PASSWORD_NEEDED = "app_password_needed"
 IMAP_DISABLED = "imap_disabled"
 OAUTH_REVOKED = "oauth_revoked"
+OAUTH_UNAVAILABLE = "oauth_unavailable"
+OAUTH_CLIENT_REJECTED = "oauth_client_rejected"
 CONNECTION_LOST = "connection_lost"
 PROTOCOL_ERROR = "protocol_error"
 FOLDER_NOT_FOUND = "folder_not_found"
@@ -102,6 +104,15 @@ MESSAGES = {
     OAUTH_REVOKED: _(
         "Access to your mailbox was withdrawn at your provider. Connect the "
         "mailbox again with the provider's sign-in button."
+    ),
+    OAUTH_UNAVAILABLE: _(
+        "Your provider's sign-in service did not answer, so the CRM could not "
+        "renew its access to your mailbox. The next sync tries again automatically."
+    ),
+    OAUTH_CLIENT_REJECTED: _(
+        "Your provider no longer accepts this site's sign-in settings. Nothing "
+        "is wrong with your account: an administrator must check the site's "
+        "OAuth client (its id and secret)."
     ),
     CONNECTION_LOST: _(
         "The connection to %(host)s was interrupted. The next sync tries again "

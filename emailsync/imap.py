@@ -109,6 +109,9 @@ class ImapSession:
         self.security = security
         self.timeout = timeout
         self.client = None
+        # When the OAuth access token of this session's login expires; None
+        # for a password login.
+        self.token_expires_at = None
 
     def __enter__(self):
         return self
@@ -170,9 +173,17 @@ class ImapSession:
             raise self._fail(exc) from None
 
     def oauth2_login(self, username, access_token):
-        """Log in with SASL XOAUTH2."""
+        """Log in with SASL XOAUTH2, or OAUTHBEARER (RFC 7628) where only that is offered.
+
+        A server that announces neither still gets XOAUTH2, the form Google
+        and Microsoft document, and its reply decides.
+        """
         try:
-            self.client.oauth2_login(username, access_token)
+            mechanisms = {cap[5:] for cap in self.client.capabilities() if cap.startswith(b"AUTH=")}
+            if b"OAUTHBEARER" in mechanisms and b"XOAUTH2" not in mechanisms:
+                self.client.oauthbearer_login(username, access_token)
+            else:
+                self.client.oauth2_login(username, access_token)
         except imap_exceptions.LoginError as exc:
             raise errors.classify_login_failure(str(exc), self.host, self.port) from None
         except (imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:

@@ -21,14 +21,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.utils.translation import gettext as _, gettext_lazy
 
 from crm.addresses import normalize_address
 
-from . import accounts, crypto, errors
+from . import accounts, errors
 from .activity import record_interaction, record_sent
 from .errors import MailError
 from .folders import find_sent_folder
@@ -36,7 +35,6 @@ from .models import MailAccount, Message
 from .outgoing import ascii_domain, build_email, draft_needs_smtputf8, needs_smtputf8, new_message_id
 from .parsing import ensure_body_parsed
 from .services import PERMISSION
-from .smtp import SmtpSession
 from .storage import store_sent_message
 
 logger = logging.getLogger(__name__)
@@ -157,10 +155,7 @@ def find_earlier_send(user, token):
 def transmit(account, draft):
     """Send the draft through the account's SMTP server; return the bytes sent."""
     smtputf8 = draft_needs_smtputf8(draft)
-    session = SmtpSession(account.smtp_host, account.smtp_port, account.smtp_security, settings.EMAILSYNC_TIMEOUT)
-    with session:
-        session.connect()
-        log_in(account, session)
+    with accounts.open_smtp(account) as session:
         if smtputf8 and not session.has_extension("smtputf8"):
             address = next(item for _name, item in [draft.sender, *draft.to, *draft.cc, *draft.bcc] if needs_smtputf8(item))
             raise MailError(errors.SMTPUTF8_NOT_OFFERED, "SMTPUTF8 not in EHLO", address=address)
@@ -169,19 +164,6 @@ def transmit(account, draft):
         recipients = [ascii_domain(address) for address in draft.recipients()]
         session.send(ascii_domain(draft.sender[1]), recipients, data, smtputf8=smtputf8)
     return data
-
-
-def log_in(account, session):
-    """Authenticate the SMTP session with the account's stored secret."""
-    if account.auth_method == MailAccount.AuthMethod.OAUTH2:
-        _login, token, _is_oauth = accounts.incoming_credentials(account)
-        session.oauth2_login(account.get_smtp_login(), token)
-        return
-    try:
-        password = account.get_smtp_password()
-    except crypto.DecryptionError as exc:
-        raise MailError(errors.SECRET_UNREADABLE, str(exc)) from None
-    session.login(account.get_smtp_login(), password)
 
 
 def record_sent_message(account, user, data, draft):

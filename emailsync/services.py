@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import accounts, crypto, verify
+from . import accounts, crypto, errors, oauth, verify
 from .models import FromAddress, MailAccount, Message
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,12 @@ class VerificationFailed(Exception):
 def connect_mailbox(owner, email_address, incoming, outgoing, *, provider="custom",
                     smtp_same_credentials=True, store_sent_on_server=False,
                     sync_window_days=None, sharing_mode=None, sharing_level=None,
-                    check=True, hold_first_sync=False):
+                    check=True, hold_first_sync=False, oauth_tokens=None):
     """Check the servers for real, then save a new account for owner.
 
-    Nothing is saved unless every step of the check succeeds. A sharing
+    Nothing is saved unless every step of the check succeeds. With
+    oauth_tokens (an oauth.TokenSet) the account signs in with OAuth 2.0,
+    and the servers' access_token is checked instead of a password. A sharing
     setting fixed for one of the owner's groups wins over sharing_mode and
     sharing_level. With hold_first_sync, the scheduler leaves the account
     alone for EMAILSYNC_SETUP_HOLD_MINUTES, so the owner can choose the
@@ -67,6 +69,8 @@ def connect_mailbox(owner, email_address, incoming, outgoing, *, provider="custo
         smtp_same_credentials=smtp_same_credentials, store_sent_on_server=store_sent_on_server,
         sync_window_days=sync_window_days,
     )
+    if oauth_tokens is not None:
+        oauth.store_tokens(account, oauth_tokens)
     account.sharing_mode = sharing_mode or account.sharing_mode
     account.sharing_level = sharing_level or account.sharing_level
     policy = group_sharing_policy(owner)
@@ -88,8 +92,8 @@ def connect_mailbox(owner, email_address, incoming, outgoing, *, provider="custo
         raise _already_connected() from None
 
     logger.info(
-        "Mailbox connected: account=%s user=%s protocol=%s provider=%s relinked_crm_messages=%s",
-        account.pk, owner.pk, account.incoming_protocol, provider, relinked,
+        "Mailbox connected: account=%s user=%s protocol=%s provider=%s auth=%s relinked_crm_messages=%s",
+        account.pk, owner.pk, account.incoming_protocol, provider, account.auth_method, relinked,
     )
     return account
 
@@ -190,3 +194,45 @@ def _with_stored_password(server, read_stored):
             code="password_required",
         )
     return replace(server, password=stored)
+
+
+def reconnect_with_oauth(account, login, tokens):
+    """Check the account's servers with a new grant, then make the account use it.
+
+    This is the "Reconnect with Google / Microsoft" button: it renews a
+    revoked or expired grant, or moves a password account to OAuth 2.0.
+    Stored passwords are dropped, and an account paused for its sign-in
+    resumes. Nothing changes unless every step of the check succeeds.
+    Raises PermissionDenied or VerificationFailed.
+    """
+    require_permission(account.owner)
+    incoming = verify.ServerSettings(
+        account.incoming_protocol, account.incoming_host, account.incoming_port, account.incoming_security,
+        login, access_token=tokens.access_token,
+    )
+    outgoing = verify.ServerSettings(
+        "smtp", account.smtp_host, account.smtp_port, account.smtp_security, login,
+        access_token=tokens.access_token,
+    )
+    verification = verify.verify(incoming, outgoing)
+    if not verification.ok:
+        raise VerificationFailed(verification)
+
+    was_method = account.auth_method
+    with transaction.atomic():
+        oauth.store_tokens(account, tokens)
+        account.incoming_login = login
+        account.smtp_same_credentials, account.smtp_login = True, ""
+        account.incoming_password_encrypted, account.smtp_password_encrypted = "", ""
+        account.save(update_fields=[
+            *oauth.TOKEN_FIELDS, "incoming_login", "smtp_same_credentials", "smtp_login",
+            "incoming_password_encrypted", "smtp_password_encrypted", "updated_at",
+        ])
+        if account.status == MailAccount.Status.PAUSED and account.pause_reason in errors.AUTH_CODES:
+            accounts.resume(account)
+
+    logger.info(
+        "Mailbox reconnected with OAuth: account=%s previous_auth=%s status=%s",
+        account.pk, was_method, account.status,
+    )
+    return account

@@ -110,14 +110,25 @@ class SmtpSession:
             raise smtplib.SMTPAuthenticationError(code, reply)
 
     def oauth2_login(self, username, access_token):
-        """Authenticate with SASL XOAUTH2 (the Google and Microsoft form)."""
-        token = f"user={username}\x01auth=Bearer {access_token}\x01\x01"
-        encoded = base64.b64encode(token.encode("utf-8")).decode("ascii")
+        """Authenticate with SASL XOAUTH2, or OAUTHBEARER (RFC 7628) where only that is offered.
+
+        On a rejected token both mechanisms send a 334 challenge with a
+        JSON error; the client ends the exchange (an empty line for
+        XOAUTH2, a lone ^A for OAUTHBEARER, RFC 7628 3.2.3) and the server
+        then replies 535.
+        """
+        mechanisms = self.client.esmtp_features.get("auth", "").upper().split()
+        if "OAUTHBEARER" in mechanisms and "XOAUTH2" not in mechanisms:
+            mechanism, abort = "OAUTHBEARER", "AQ=="
+            message = f"n,a={_gs2_name(username)},\x01auth=Bearer {access_token}\x01\x01"
+        else:
+            mechanism, abort = "XOAUTH2", ""
+            message = f"user={username}\x01auth=Bearer {access_token}\x01\x01"
+        encoded = base64.b64encode(message.encode("utf-8")).decode("ascii")
         try:
-            code, reply = self.client.docmd("AUTH", f"XOAUTH2 {encoded}")
+            code, reply = self.client.docmd("AUTH", f"{mechanism} {encoded}")
             if code == 334:
-                # The server sent an error challenge; an empty line ends it.
-                code, reply = self.client.docmd("")
+                code, reply = self.client.docmd(abort)
         except (smtplib.SMTPException, OSError) as exc:
             raise self._fail(exc) from None
         if code != 235:
@@ -213,6 +224,11 @@ class SmtpSession:
             client.quit()
         except (smtplib.SMTPException, OSError):
             client.close()
+
+
+def _gs2_name(name):
+    """Escape an authorization identity for a GS2 header (RFC 5801 4)."""
+    return name.replace("=", "=3D").replace(",", "=2C")
 
 
 def _reply_text(exc):

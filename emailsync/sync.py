@@ -249,6 +249,7 @@ def _sync_folders(context, folders, statuses, full):
         if not renew(context.account.pk, context.owner):
             raise LeaseLost()
         try:
+            _renew_login(context)
             _sync_folder(context, folder)
             context.report.folders += 1
         except MailError as error:
@@ -485,6 +486,8 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
     Folder.objects.filter(pk=folder.pk).update(backlog=len(uids))
 
     for start in range(0, len(uids), batch_size):
+        if _renew_login(context):
+            _select_again(context, folder)
         chunk = uids[start:start + batch_size]
         known = _recognise(context, folder, chunk) if context.is_gmail or context.maybe_orphans else {}
         to_download = [uid for uid in chunk if uid not in known]
@@ -511,6 +514,26 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
         # parameters; here they carry raw messages, so a long sync in a
         # development worker would hold hundreds of megabytes.
         reset_queries()
+
+
+def _renew_login(context):
+    """Move to a new connection before the OAuth access token expires; True when it did."""
+    if not accounts.renew_login_if_expiring(context.account, context.session):
+        return False
+    # ENABLE QRESYNC lasts as long as the connection (RFC 5161).
+    context.qresync_enabled = None
+    return True
+
+
+def _select_again(context, folder):
+    """Select folder on a new connection, checking that its UIDs still mean the same messages."""
+    status = context.session.select(folder.name)
+    if status.uidvalidity != folder.uidvalidity:
+        # The next sync detects the new UIDVALIDITY and starts the folder again.
+        raise MailError(
+            errors.CONNECTION_LOST, f"UIDVALIDITY of folder {folder.pk} changed during the sync",
+            host=context.account.incoming_host, port=context.account.incoming_port,
+        )
 
 
 def _download(context, uids):

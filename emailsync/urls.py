@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from .views import compose, deactivation, links, mailbox, mailbox_settings, messages, setup
+from .views import compose, deactivation, links, mailbox, mailbox_settings, messages, oauth, setup
 
 
 class PartPositionConverter:
@@ -25,9 +25,12 @@ settings_urlpatterns = [
     path("connect/custom/", setup.custom_server, name="connect_custom"),
     path("connect/<slug:key>/", setup.provider_address, name="connect_provider"),
     path("connect/<slug:key>/password/", setup.provider_password, name="connect_password"),
+    path("connect/<slug:key>/sign-in/", oauth.oauth_start, name="connect_oauth"),
+    path("oauth/callback/", oauth.oauth_callback, name="oauth_callback"),
     path("mailbox/", mailbox.mailbox, name="mailbox"),
     path("mailbox/progress/", mailbox.progress, name="progress"),
     path("mailbox/sync/", mailbox.sync_now, name="sync_now"),
+    path("mailbox/reconnect/", oauth.oauth_reconnect, name="oauth_reconnect"),
     path("mailbox/from/", mailbox_settings.from_addresses, name="from_addresses"),
     path("mailbox/from/<int:pk>/default/", mailbox_settings.from_address_default, name="from_address_default"),
     path("mailbox/from/<int:pk>/remove/", mailbox_settings.from_address_remove, name="from_address_remove"),

@@ -184,6 +184,44 @@ EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", def
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
 
+# "Sign in with Google / Microsoft" for the Gmail, Outlook.com and Microsoft
+# 365 presets. Each button shows only when its client id and secret are
+# set; the redirect URI to register is SITE_URL + /settings/email/oauth/callback/.
+# The endpoints default to the real providers' and can point at a private
+# or test authorization server. "{tenant}" in a Microsoft URL becomes
+# MICROSOFT_OAUTH_TENANT ("common": any work, school or personal account).
+GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
+GOOGLE_OAUTH_AUTHORIZATION_URL = env.str(
+    "GOOGLE_OAUTH_AUTHORIZATION_URL", default="https://accounts.google.com/o/oauth2/v2/auth",
+)
+GOOGLE_OAUTH_TOKEN_URL = env.str("GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_OAUTH_USERINFO_URL = env.str(
+    "GOOGLE_OAUTH_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo",
+)
+GOOGLE_OAUTH_REVOCATION_URL = env.str("GOOGLE_OAUTH_REVOCATION_URL", default="https://oauth2.googleapis.com/revoke")
+MICROSOFT_OAUTH_CLIENT_ID = env.str("MICROSOFT_OAUTH_CLIENT_ID", default="")
+MICROSOFT_OAUTH_CLIENT_SECRET = env.str("MICROSOFT_OAUTH_CLIENT_SECRET", default="")
+MICROSOFT_OAUTH_TENANT = env.str("MICROSOFT_OAUTH_TENANT", default="common")
+MICROSOFT_OAUTH_AUTHORIZATION_URL = env.str(
+    "MICROSOFT_OAUTH_AUTHORIZATION_URL",
+    default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+)
+MICROSOFT_OAUTH_TOKEN_URL = env.str(
+    "MICROSOFT_OAUTH_TOKEN_URL", default="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+)
+# Empty: the address comes from the ID token, because Microsoft's userinfo
+# endpoint accepts only Microsoft Graph tokens, not the Outlook ones the
+# mailbox needs. Microsoft has no token revocation endpoint either.
+MICROSOFT_OAUTH_USERINFO_URL = env.str("MICROSOFT_OAUTH_USERINFO_URL", default="")
+MICROSOFT_OAUTH_REVOCATION_URL = env.str("MICROSOFT_OAUTH_REVOCATION_URL", default="")
+# Seconds before an access token expires at which it is refreshed, and a
+# long sync logs in again with the new one.
+EMAILSYNC_OAUTH_REFRESH_MARGIN_SECONDS = env.int("EMAILSYNC_OAUTH_REFRESH_MARGIN_SECONDS", default=300)
+# Minutes a user has between pressing a sign-in button and coming back
+# from the provider; a later return is refused and nothing is saved.
+EMAILSYNC_OAUTH_SIGN_IN_MINUTES = env.int("EMAILSYNC_OAUTH_SIGN_IN_MINUTES", default=15)
+
 # The cache holds the per-user connection-check counts. The default lives in
 # each process's memory; with several web processes set CACHE_URL to a
 # shared cache such as redis://127.0.0.1:6379/1.
@@ -224,5 +262,8 @@ LOGGING = {
         # credentials; keep them quiet.
         "imapclient": {"level": "WARNING"},
         "mail.log": {"level": "WARNING"},
+        # urllib3 logs request lines at DEBUG; keep token requests out of logs.
+        "urllib3": {"level": "WARNING"},
+        "authlib": {"level": "WARNING"},
     },
 }

@@ -75,3 +75,134 @@ def inline_tasks(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+# --- OAuth 2.0 --------------------------------------------------------------------------
+
+GOOGLE_CLIENT = ("crm-google-client", "google-client-secret")
+MICROSOFT_CLIENT = ("crm-microsoft-client", "microsoft-client-secret")
+
+
+@pytest.fixture(scope="session")
+def oauth_server_session():
+    from tests.support.oauthserver import AuthorizationServer
+
+    server = AuthorizationServer().start()
+    server.add_client(*GOOGLE_CLIENT)
+    server.add_client(*MICROSOFT_CLIENT)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_server(oauth_server_session):
+    """The tests' authorization server, with its default behaviour restored after each test."""
+    yield oauth_server_session
+    oauth_server_session.reset()
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(dovecot, oauth_server_session):
+    """A Dovecot that also accepts XOAUTH2 and OAUTHBEARER, checking tokens by RFC 7662 introspection."""
+    from tests.support.dovecot import Dovecot
+
+    server = Dovecot(extra_mechanisms="xoauth2 oauthbearer", ssl_from=dovecot)
+    args = server.dir / "oauth2.conf"
+    args.write_text(
+        "introspection_mode = post\n"
+        f"introspection_url = {oauth_server_session.url}/introspect\n"
+        "username_attribute = username\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+    )
+    args.chmod(0o644)
+    server.extra_passdb = (
+        "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+        f"  args = {args}\n}}\n"
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def oauth_smtp_server(dovecot, oauth_server_session):
+    """An SMTP server with STARTTLS that also accepts XOAUTH2 and OAUTHBEARER."""
+    from tests.support.smtpserver import SmtpServer
+
+    server = SmtpServer(
+        dovecot.dir / "ssl" / "cert.pem", dovecot.dir / "ssl" / "key.pem", mode="starttls",
+        introspection_url=f"{oauth_server_session.url}/introspect",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_settings(settings, oauth_server, oauth_dovecot, oauth_smtp_server, trust_test_ca, live_server_url):
+    """Google and Microsoft clients aimed at the test authorization server, their presets at the OAuth servers.
+
+    Google's address comes from the userinfo endpoint or the ID token;
+    Microsoft's, as in production, from the ID token alone.
+    """
+    for prefix, client in (("GOOGLE", GOOGLE_CLIENT), ("MICROSOFT", MICROSOFT_CLIENT)):
+        is_google = prefix == "GOOGLE"
+        for name, value in oauth_server.settings_for(prefix, client[0], is_google, is_google).items():
+            setattr(settings, name, value)
+    settings.SITE_URL = live_server_url
+    settings.EMAILSYNC_OAUTH_REFRESH_MARGIN_SECONDS = 60
+    point_presets_at(settings, oauth_dovecot, oauth_smtp_server, keys=("gmail", "outlook", "microsoft365"))
+    return settings
+
+
+@pytest.fixture
+def live_server_url():
+    """The site address the redirect URI is built from; tests with a browser override it."""
+    return "http://testserver"
+
+
+def add_oauth_user(oauth_dovecot, password=None):
+    """Create a mailbox on the OAuth Dovecot whose login is its address; returns the address.
+
+    It has a password too, so that tests can APPEND fixtures to it.
+    """
+    address = f"olga{next(_counter)}-{uuid.uuid4().hex[:6]}@example.test"
+    oauth_dovecot.add_user(address, password or f"pw-{uuid.uuid4().hex[:8]}")
+    return address
+
+
+def issue_tokens(oauth_server, username, client=GOOGLE_CLIENT, seconds=3600):
+    """Return a TokenSet for a new grant of username, as a completed sign-in would have."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emailsync.oauth import TokenSet
+    from tests.support.oauthserver import Grant
+
+    grant = Grant(username, client[0], "https://mail.google.com/ openid email")
+    refresh_token = oauth_server.new_refresh_token(grant)
+    response = oauth_server.token_response(grant, refresh_token=refresh_token)
+    return TokenSet(
+        access_token=response["access_token"], refresh_token=refresh_token,
+        expires_at=timezone.now() + timedelta(seconds=seconds), scopes=frozenset(grant.scope.split()),
+    )
+
+
+def connect_oauth_account(owner, oauth_server, address, preset_key="gmail", **options):
+    """Connect owner's mailbox at address to its preset's servers with a new grant."""
+    from emailsync.providers import get_provider
+    from emailsync.services import connect_mailbox
+    from emailsync.views.setup import preset_servers
+
+    tokens = issue_tokens(oauth_server, address)
+    incoming, outgoing = preset_servers(get_provider(preset_key), "imap", address, password="")
+    incoming.access_token = outgoing.access_token = tokens.access_token
+    return connect_mailbox(owner, address, incoming, outgoing, provider=preset_key, oauth_tokens=tokens, **options)
+
+
+@pytest.fixture
+def oauth_account(owner, oauth_settings, oauth_server, oauth_dovecot):
+    """The owner's Gmail mailbox, connected with a new grant on the OAuth Dovecot."""
+    return connect_oauth_account(owner, oauth_server, add_oauth_user(oauth_dovecot))

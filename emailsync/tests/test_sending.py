@@ -223,3 +223,18 @@ def test_resubmitted_form_with_attachment_sends_once(owner_client, account, cont
 
     assert response.status_code == 302
     assert len(received_with_subject(smtp_server, data["subject"])) == 1
+
+
+def test_oauth_mailbox_sends_and_stores_copy(owner_client, owner, oauth_server, oauth_dovecot, oauth_smtp_server,
+                                             oauth_settings, contact):
+    from .conftest import add_oauth_user, connect_oauth_account
+
+    oauth_account = connect_oauth_account(owner, oauth_server, add_oauth_user(oauth_dovecot), store_sent_on_server=True)
+    data = compose_data(oauth_account)
+
+    owner_client.post(compose_url(contact), data)
+
+    [received] = received_with_subject(oauth_smtp_server, data["subject"])
+    assert oauth_smtp_server.recorder.oauth_logins[-1] == oauth_account.email_address
+    sent_copy = list(oauth_dovecot.server_messages(oauth_account.email_address, "Sent").values())
+    assert sent_copy == [received.data]

@@ -13,7 +13,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Folder
+from ..models import Folder, MailAccount
+from ..oauth import provider_for_preset
 from ..providers import get_provider
 from ..sync_options import account_is_gmail, queue_sync_now
 from ..owner_status import is_queued, is_syncing, mailbox_status
@@ -38,6 +39,7 @@ def mailbox(request, account):
         "is_gmail": account_is_gmail(account),
         "deactivate_url": reverse("emailsync:deactivate", args=[account.pk]),
         "provider_name": provider.name if provider else "",
+        "oauth_provider": provider_for_preset(account.provider),
         "section": "mailbox",
     })
 
@@ -83,6 +85,9 @@ def sync_now(request, account):
         messages.info(request, _("A sync is already on its way; its progress shows below."))
     elif queue_sync_now(account):
         messages.success(request, _("Sync started. Its progress shows below."))
+    elif account.auth_method == MailAccount.AuthMethod.OAUTH2 and provider_for_preset(account.provider):
+        messages.error(request, _("The sync of this mailbox is paused. Reconnect with %(provider)s to start it again.")
+                       % {"provider": provider_for_preset(account.provider).name})
     else:
         messages.error(request, _(
             "The sync of this mailbox is paused. Enter the current password in Server details to start it again."

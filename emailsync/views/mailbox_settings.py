@@ -20,6 +20,7 @@ from ..forms import (
     FromAddressForm, PresetPasswordForm, ServerDetailsForm, SharingForm, SyncOptionsForm, default_ports_json,
 )
 from ..from_addresses import add_from_address, remove_from_address, set_default_from_address
+from ..oauth import provider_for_preset
 from ..providers import get_provider
 from ..services import VerificationFailed, group_sharing_policy, update_servers
 from ..sync_options import (
@@ -94,13 +95,19 @@ def server_details(request, account):
     """Show the incoming and outgoing servers; passwords are never shown."""
     return render(request, "emailsync/mailbox/server_details.html", {
         "account": account, "provider": get_provider(account.provider), "section": "servers",
+        "oauth_provider": provider_for_preset(account.provider, configured_only=False),
         **wizard_context("servers", request, account),
     })
 
 
 @account_required
 def server_edit(request, account):
-    """Change the servers (custom mailbox) or the password (preset), checked for real first."""
+    """Change the servers (custom mailbox) or the password (preset), checked for real first.
+
+    A preset whose provider's sign-in is set up also offers the sign-in
+    button here: to reconnect an OAuth mailbox, or to replace a password.
+    A password saved for an OAuth mailbox replaces its sign-in.
+    """
     provider = get_provider(account.provider)
     form = _server_form(request, account, provider)
     verification = None
@@ -115,6 +122,7 @@ def server_edit(request, account):
 
     return render(request, "emailsync/mailbox/server_edit.html", {
         "account": account, "provider": provider, "form": form, "verification": verification,
+        "oauth_provider": provider_for_preset(account.provider) if provider and account.is_imap else None,
         "help": help_for_failure(verification, provider, form if provider is None else None),
         "default_ports_json": default_ports_json(), "section": "servers", **wizard_context("servers", request, account),
     })

@@ -1,7 +1,9 @@
 """Settings > Channels > Email: connect a mailbox, the wizard's first steps.
 
 Popular provider: choose it, choose IMAP or POP3 and type the address,
-then type the password and connect. Other email: one page with both
+then type the password and connect. For Gmail, Outlook.com and Microsoft
+365 a "Sign in with Google / Microsoft" button comes first where the site
+has that provider's OAuth client (see views/oauth.py). Other email: one page with both
 servers. The session keeps the provider, protocol and address between
 pages. The password exists only in the request that checks and saves the
 mailbox, and is never written to the session.
@@ -21,6 +23,7 @@ from .. import ratelimit
 from ..errors import MailError
 from ..forms import CustomServerForm, ProviderAddressForm, ProviderPasswordForm, default_ports_json
 from ..models import MailAccount, Security
+from ..oauth import provider_for_preset
 from ..providers import all_providers, get_provider
 from ..services import VerificationFailed, connect_mailbox
 from ..sync_options import refresh_folder_list
@@ -79,7 +82,8 @@ def provider_address(request, provider):
         return redirect("emailsync:connect_password", key=key)
 
     return render(request, "emailsync/setup/provider_address.html", {
-        "provider": provider, "form": form, "page_title": _connect_title(provider), **wizard_context("sign_in"),
+        "provider": provider, "form": form, "page_title": _connect_title(provider),
+        "oauth_provider": provider_for_preset(key), **wizard_context("sign_in"),
     })
 
 
@@ -113,7 +117,8 @@ def provider_password(request, provider):
         "provider": provider, "form": form, "email_address": state["email_address"], "page_title": _connect_title(provider),
         "incoming": incoming, "outgoing": outgoing, "verification": verification,
         "incoming_security": Security(incoming.security).label, "outgoing_security": Security(outgoing.security).label,
-        "help": help_for_failure(verification, provider), **wizard_context("sign_in"),
+        "help": help_for_failure(verification, provider), "oauth_provider": provider_for_preset(key),
+        **wizard_context("sign_in"),
     })
 
 
@@ -187,6 +192,11 @@ def _connect(request, form, email_address, incoming, outgoing, *, error_field, *
         messages.info(request, error.messages[0])
         return redirect("emailsync:mailbox")
 
+    return continue_setup(request, account)
+
+
+def continue_setup(request, account):
+    """Lead a newly connected account to the wizard's steps after connecting."""
     request.session.pop(SESSION_KEY, None)
     request.session[SETUP_ACCOUNT_KEY] = account.pk
     read_folder_list(account)

@@ -23,6 +23,7 @@ class Proxy:
         # Stall instead of cutting: stop forwarding but keep the socket open.
         self.stall = False
         self._lock = threading.Lock()
+        self._sockets = []
         self._listener = socket.create_server((self.host, self.port))
         self._listener.settimeout(0.2)
         self._stopping = threading.Event()
@@ -40,6 +41,16 @@ class Proxy:
     def reset_log(self):
         with self._lock:
             self.client_bytes = bytearray()
+
+    def cut_open_connections(self):
+        """Close every connection open now, as a server ending its sessions would."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def client_commands(self):
         """Return the IMAP command names the client sent (tagged lines only)."""
@@ -62,6 +73,8 @@ class Proxy:
             self.connections += 1
             limit, self.cut_after_server_bytes = self.cut_after_server_bytes, None
             server = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, server]
             threading.Thread(target=self._pipe, args=(client, server, True, None), daemon=True).start()
             threading.Thread(target=self._pipe, args=(server, client, False, limit), daemon=True).start()
 

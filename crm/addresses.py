@@ -33,15 +33,21 @@ def _normalize(value):
     if not at:
         return address.lower()
 
-    domain = domain.strip().rstrip(".").lower()
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        # Not a valid IDNA name (an empty label, a label over 63 octets);
-        # keep the case-folded text so the address still compares equal
-        # to itself.
-        pass
+    domain = to_idna(domain.strip().rstrip(".").lower())
     return f"{local.strip().lower()}@{domain}"
+
+
+def to_idna(domain):
+    """Return a domain name in its IDNA (punycode) form.
+
+    A name that is not valid IDNA (an empty label, a label over 63 octets)
+    comes back unchanged, so an address with it still compares equal to
+    itself.
+    """
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
 
 
 def validate_address(value):
@@ -52,12 +58,14 @@ def validate_address(value):
 def split_addresses(text):
     """Split free text of addresses separated by commas, semicolons or lines.
 
-    Returns the stripped, non-empty items in their order, without duplicates
-    (compared in normalised form).
+    A separator inside double quotes or angle brackets does not split, so
+    '"Moreno, Lucía" <lucia@acme.example>' stays one item. Returns the
+    stripped, non-empty items in their order, without duplicates (compared
+    in normalised form).
     """
     seen = set()
     result = []
-    for part in str(text or "").replace(";", ",").replace("\n", ",").split(","):
+    for part in _split_outside_quotes(str(text or "")):
         item = part.strip()
         if not item:
             continue
@@ -67,6 +75,27 @@ def split_addresses(text):
         seen.add(key)
         result.append(item)
     return result
+
+
+def _split_outside_quotes(text):
+    items, current = [], []
+    is_quoted = is_bracketed = is_escaped = False
+    for char in text:
+        if is_escaped:
+            is_escaped = False
+        elif char == "\\" and is_quoted:
+            is_escaped = True
+        elif char == '"' and not is_bracketed:
+            is_quoted = not is_quoted
+        elif char in "<>" and not is_quoted:
+            is_bracketed = char == "<"
+        elif char in ",;\n" and not is_quoted and not is_bracketed:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    return items
 
 
 def parse_address_list(text):

@@ -10,3 +10,10 @@ def record_interaction(user, when=None):
     UserActivity.objects.update_or_create(
         user=user, defaults={"last_interaction_at": when or timezone.now()},
     )
+
+
+def record_sent(user, when=None):
+    """Store that `user` sent an email from the CRM now or at `when`."""
+    UserActivity.objects.update_or_create(
+        user=user, defaults={"last_sent_at": when or timezone.now()},
+    )

@@ -36,6 +36,9 @@ SECRET_UNREADABLE = "secret_unreadable"
 RECIPIENT_REJECTED = "recipient_rejected"
 MESSAGE_TOO_LARGE = "message_too_large"
 SENDER_REJECTED = "sender_rejected"
+MESSAGE_REJECTED = "message_rejected"
+SMTPUTF8_NOT_OFFERED = "smtputf8_not_offered"
+SENT_FOLDER_NOT_FOUND = "sent_folder_not_found"
 # Pause reason while a deactivation deletes the account's synced messages.
 DEACTIVATING = "deactivating"
 
@@ -139,6 +142,19 @@ MESSAGES = {
     SENDER_REJECTED: _(
         "The outgoing server rejected the From address %(sender)s. Use an "
         "address your provider lets you send from."
+    ),
+    MESSAGE_REJECTED: _(
+        "The outgoing server refused the message after receiving it. Check its "
+        "content and attachments, or ask your provider why; the details are in the log."
+    ),
+    SMTPUTF8_NOT_OFFERED: _(
+        "The outgoing server cannot send to addresses with accents or other "
+        "non-ASCII characters before the @ (%(address)s). Use another address "
+        "for this recipient."
+    ),
+    SENT_FOLDER_NOT_FOUND: _(
+        "No Sent folder was found on the server. Create a folder named “Sent” "
+        "with your mail program."
     ),
     DEACTIVATING: _(
         "This mailbox is being disconnected: sync has stopped and its synced "

@@ -51,6 +51,19 @@ def _roles(listed):
     return roles
 
 
+def find_sent_folder(listed):
+    """Return the name of the selectable Sent folder among `listed`, or None.
+
+    The same rules as the sync's: the SPECIAL-USE \\Sent flag first, then
+    the usual names.
+    """
+    roles = _roles(listed)
+    for info in listed:
+        if roles[info.name] == Folder.Role.SENT and info.is_selectable:
+            return info.name
+    return None
+
+
 def refresh_folders(account, listed, is_gmail=False):
     """Record the listed folders; return those to sync, INBOX first.
 

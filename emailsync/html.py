@@ -7,6 +7,9 @@ elements go. Links keep only http, https and mailto targets and open in a
 new tab without a referrer. Remote images are tracking beacons, so their
 `src` is removed unless the reader asked to load them.
 
+`rewrite_links` then points the http(s) links at the click-tracking
+redirect and unlinks every other target.
+
 The message page also shows the result inside a sandboxed iframe under a
 strict Content-Security-Policy. That is a second wall, not a reason to
 loosen this one.
@@ -65,6 +68,20 @@ ALLOWED_STYLE_PROPERTIES = {
     "white-space", "width", "word-break", "word-spacing", "word-wrap",
 }
 
+# The nh3 options of both passes: the sanitiser's and the link rewriter's, so
+# the second pass keeps sanitised HTML as it is.
+CLEAN_OPTIONS = {
+    "tags": ALLOWED_TAGS,
+    "clean_content_tags": REMOVED_WITH_CONTENT_TAGS,
+    "attributes": ALLOWED_ATTRIBUTES,
+    "url_schemes": URL_SCHEMES,
+    # A relative URL would resolve against the CRM's own address.
+    "url_relative": "deny",
+    "link_rel": "noopener noreferrer",
+    "set_tag_attribute_values": {"a": {"target": "_blank"}},
+    "filter_style_properties": ALLOWED_STYLE_PROPERTIES,
+}
+
 # Old Internet Explorer ran JavaScript from CSS expression() and behavior
 # values; url() and escapes could smuggle either past the property list.
 UNSAFE_STYLE_PATTERN = re.compile(r"expression|javascript|behavior|url\s*\(|\\", re.IGNORECASE)
@@ -113,18 +130,10 @@ def sanitize_email_html(html, allow_remote_images=False, inline_images=None):
 
     cleaned = nh3.clean(
         html or "",
-        tags=ALLOWED_TAGS,
-        clean_content_tags=REMOVED_WITH_CONTENT_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=filter_attribute,
         # cid: passes the scheme check only to reach filter_attribute,
         # which keeps it nowhere but in a resolved <img src>.
-        url_schemes=URL_SCHEMES | {"cid"},
-        # A relative URL would resolve against the CRM's own address.
-        url_relative="deny",
-        link_rel="noopener noreferrer",
-        set_tag_attribute_values={"a": {"target": "_blank"}},
-        filter_style_properties=ALLOWED_STYLE_PROPERTIES,
+        **{**CLEAN_OPTIONS, "url_schemes": URL_SCHEMES | {"cid"}},
     )
     has_blocked_images = any(src.lower().startswith(REMOTE_IMAGE_SCHEMES) for src in blocked_images)
     return SanitizedHtml(html=cleaned, has_blocked_images=has_blocked_images)
@@ -140,3 +149,25 @@ def resolve_inline_image(src, inline_images):
         return None
     content_id = unquote(src[4:]).strip().strip("<>")
     return inline_images.get(content_id)
+
+
+LINK_SCHEMES = {"http", "https"}
+
+
+def rewrite_links(html, build_link):
+    """Return sanitised HTML with each http(s) link target replaced by `build_link(target)`.
+
+    `build_link` returns an absolute http(s) URL, such as the click-tracking
+    redirect. Links with any other target (mailto:, relative, javascript:)
+    lose their href and so are no longer links. `html` must come from
+    sanitize_email_html: this runs nh3 again with the same CLEAN_OPTIONS,
+    so nothing else changes.
+    """
+
+    def filter_attribute(tag, attribute, value):
+        if tag == "a" and attribute == "href":
+            scheme, _colon, _rest = value.partition(":")
+            return build_link(value) if scheme.strip().lower() in LINK_SCHEMES else None
+        return value
+
+    return nh3.clean(html or "", attribute_filter=filter_attribute, **CLEAN_OPTIONS)

@@ -357,6 +357,10 @@ class Message(models.Model):
     has_attachments = models.BooleanField(default=False)
     attachments = models.JSONField(default=list, blank=True)
     parse_problems = models.JSONField(default=list, blank=True)
+    # Why the copy of a message sent from the CRM could not be appended to
+    # the server's Sent folder (a code from emailsync.errors); empty when it
+    # was saved or none was asked for.
+    server_copy_error = models.CharField(max_length=40, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -528,6 +532,32 @@ class Pop3Seen(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "uidl"], name="pop3_uidl_unique"),
         ]
+
+
+class DraftAttachment(models.Model):
+    """A file attached to an email that has not been sent yet.
+
+    A form error or a failed send shows the form again, and browsers never
+    fill a file field again, so the uploaded files are kept here under the
+    form's draft key until the email is sent. Rows older than a day are
+    deleted by the compose page.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    draft_key = models.CharField(max_length=64)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("draft attachment")
+        verbose_name_plural = _("draft attachments")
+        indexes = [models.Index(fields=["owner", "draft_key"])]
+
+    def __str__(self):
+        return self.filename
 
 
 class UserActivity(models.Model):

@@ -139,23 +139,82 @@ class SmtpSession:
         value = self.client.esmtp_features.get("size", "")
         return int(value) if value.strip().isdigit() and int(value) > 0 else None
 
-    def send(self, from_address, recipients, data):
-        """Send bytes; returns the refused recipients, raises when all fail."""
+    def has_extension(self, name):
+        """Return True when the server's EHLO reply lists the extension `name`."""
+        return self.client.has_extn(name)
+
+    def send(self, from_address, recipients, data, smtputf8=False):
+        """Send `data` to every recipient, or to none of them.
+
+        Every RCPT is answered before DATA starts, and the transaction is
+        reset when the server rejects any recipient, so a message never
+        reaches some recipients and not others. Returns only when the server
+        accepted the message (250 after DATA). Raises MailError:
+        message_too_large (over the announced SIZE, checked before sending),
+        sender_rejected, recipient_rejected (`recipient` lists every
+        rejected address), message_rejected, connection_lost and the
+        network codes.
+        """
+        limit = self.max_size()
+        if limit and len(data) > limit:
+            raise MailError(errors.MESSAGE_TOO_LARGE, f"{len(data)} bytes over SIZE {limit}", limit=limit)
+
+        options = [f"SIZE={len(data)}"] if self.has_extension("size") else []
+        if smtputf8:
+            # RFC 6531 3.4: SMTPUTF8 messages are 8-bit, so BODY=8BITMIME too.
+            options += ["SMTPUTF8", "BODY=8BITMIME"]
         try:
-            return self.client.sendmail(from_address, recipients, data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            first = next(iter(exc.recipients), "")
-            raise MailError(errors.RECIPIENT_REJECTED, str(exc.recipients), recipient=first) from None
-        except smtplib.SMTPSenderRefused as exc:
-            if exc.smtp_code == 552:
-                raise MailError(errors.MESSAGE_TOO_LARGE, _reply_text(exc), limit=self.max_size() or "") from None
-            raise MailError(errors.SENDER_REJECTED, _reply_text(exc), sender=from_address) from None
+            self._mail(from_address, options, limit)
+            self._recipients(recipients)
+            code, reply = self.client.data(data)
         except smtplib.SMTPDataError as exc:
-            if exc.smtp_code == 552:
-                raise MailError(errors.MESSAGE_TOO_LARGE, _reply_text(exc), limit=self.max_size() or "") from None
-            raise MailError(errors.PROTOCOL_ERROR, _reply_text(exc), host=self.host, port=self.port) from None
+            raise self._data_failure(exc.smtp_code, exc.smtp_error, limit) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise self._fail(exc) from None
+        if code != 250:
+            raise self._data_failure(code, reply, limit)
+
+    def _mail(self, from_address, options, limit):
+        code, reply = self.client.mail(from_address, options)
+        if code == 250:
+            return
+        self._reset()
+        detail = _format_reply(code, reply)
+        if code == 552:
+            raise MailError(errors.MESSAGE_TOO_LARGE, detail, limit=limit or "")
+        if code == 530:
+            # RFC 4954 6: the server wants AUTH first.
+            raise MailError(errors.AUTH_FAILED, detail, host=self.host, port=self.port)
+        raise MailError(errors.SENDER_REJECTED, detail, sender=from_address)
+
+    def _recipients(self, recipients):
+        rejected = []
+        replies = []
+        for recipient in recipients:
+            code, reply = self.client.rcpt(recipient)
+            if code not in (250, 251):
+                rejected.append(recipient)
+                replies.append(_format_reply(code, reply))
+        if rejected:
+            self._reset()
+            raise MailError(
+                errors.RECIPIENT_REJECTED, "; ".join(replies)[:500],
+                recipient=", ".join(rejected), rejected=rejected,
+            )
+
+    def _data_failure(self, code, reply, limit):
+        self._reset()
+        detail = _format_reply(code, reply)
+        if code == 552:
+            return MailError(errors.MESSAGE_TOO_LARGE, detail, limit=limit or "")
+        return MailError(errors.MESSAGE_REJECTED, detail, host=self.host, port=self.port)
+
+    def _reset(self):
+        """Abort the mail transaction (RSET) so nothing of it is delivered."""
+        try:
+            self.client.rset()
+        except (smtplib.SMTPException, OSError):
+            pass
 
     def close(self):
         if self.client is None:
@@ -173,7 +232,10 @@ def _gs2_name(name):
 
 
 def _reply_text(exc):
-    reply = getattr(exc, "smtp_error", b"")
+    return _format_reply(getattr(exc, "smtp_code", ""), getattr(exc, "smtp_error", b""))
+
+
+def _format_reply(code, reply):
     if isinstance(reply, bytes):
         reply = reply.decode("utf-8", "replace")
-    return f"{getattr(exc, 'smtp_code', '')} {reply}".strip()
+    return f"{code} {reply}".strip()

@@ -18,6 +18,8 @@ from django.db import DatabaseError, connection, models, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from crm.addresses import normalize_address
+
 from . import parsing, threads
 from .imap import stored_flags
 from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure, message_key
@@ -54,13 +56,19 @@ def content_hash(raw):
     return hashlib.sha256(raw).hexdigest()
 
 
-def message_values(account, folder, fetched, own_addresses):
+def message_values(account, folder, fetched, own_addresses, origin=Message.Origin.SYNC):
     """Return the field values of a Message for fetched bytes, and its
-    participants as (role, address, display name) triples."""
+    participants as (role, address, display name) triples.
+
+    A message of origin CRM was sent by the account's owner from the CRM,
+    so it is outgoing regardless of its headers, and `folder` may be None.
+    """
     headers = parsing.parse_headers(fetched.raw)
     sender = headers.sender[0] if headers.sender else None
-    is_sent = folder.role == Folder.Role.SENT or (
-        sender is not None and sender.address in own_addresses
+    is_sent = (
+        origin == Message.Origin.CRM
+        or folder.role == Folder.Role.SENT
+        or (sender is not None and sender.address in own_addresses)
     )
     internal_date = fetched.internal_date
     if internal_date is not None and timezone.is_naive(internal_date):
@@ -70,7 +78,7 @@ def message_values(account, folder, fetched, own_addresses):
     values = {
         "account_id": account.pk,
         "owner_id": account.owner_id,
-        "origin": Message.Origin.SYNC,
+        "origin": origin,
         "direction": Message.Direction.SENT if is_sent else Message.Direction.RECEIVED,
         "content_hash": fetched.content_hash,
         "size": len(fetched.raw),
@@ -301,6 +309,65 @@ def _link_crm_copies(account, new_messages, known):
         digest = candidates[message_id]
         new_messages.pop(digest, None)
         known[digest] = pk
+
+
+def store_sent_message(account, raw, bcc=()):
+    """Store bytes the CRM just sent through `account` as its outgoing message.
+
+    The bytes carry no Bcc header (the other recipients must not see it),
+    so the Bcc recipients come as (display name, address) pairs in `bcc`.
+    The message gets its conversation key like a synced one. A sync
+    running at the same moment may already have stored the server's own
+    copy, because some providers file every relayed message in Sent. A
+    copy with the same bytes becomes this message. A copy with other bytes
+    but this Message-ID hands its locations over and is deleted. Returns
+    the Message. Everything happens in one transaction.
+    """
+    own_addresses = account.own_addresses()
+    fetched = FetchedMessage(uid=0, raw=raw)
+    values, participants = message_values(account, None, fetched, own_addresses, origin=Message.Origin.CRM)
+    bcc_participants = [
+        (Participant.Role.BCC, normalize_address(address)[:320], name[:300]) for name, address in bcc
+    ]
+
+    with transaction.atomic():
+        same_bytes = Message.objects.select_for_update().filter(
+            account=account, content_hash=fetched.content_hash,
+        ).first()
+        if same_bytes is not None:
+            return _adopt_server_copy(same_bytes, bcc_participants)
+
+        threads.assign_thread_keys([(values, participants + bcc_participants)], own_addresses)
+        message = Message.objects.create(**values)
+        RawMessage.objects.create(message=message, data=raw)
+        Participant.objects.bulk_create(_participant_rows(message, participants + bcc_participants))
+
+        copies = Message.objects.filter(
+            account=account, origin=Message.Origin.SYNC, message_id=message.message_id,
+        ).exclude(pk=message.pk)
+        if message.message_id and copies.exists():
+            MessageLocation.objects.filter(message__in=copies).update(message=message)
+            copies.delete()
+    return message
+
+
+def _participant_rows(message, participants):
+    return [
+        Participant(
+            message=message, role=role, address=address, display_name=name,
+            owner_id=message.owner_id, sort_date=message.sort_date, message_key=message.key,
+        )
+        for role, address, name in participants
+    ]
+
+
+def _adopt_server_copy(message, bcc_participants):
+    """Make a synced message with the sent bytes the CRM's own record of them."""
+    Message.objects.filter(pk=message.pk).update(origin=Message.Origin.CRM, direction=Message.Direction.SENT)
+    Participant.objects.bulk_create(_participant_rows(message, bcc_participants))
+    message.origin = Message.Origin.CRM
+    message.direction = Message.Direction.SENT
+    return message
 
 
 def link_locations(folder, uidvalidity, known):

@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from .views import deactivation, mailbox, mailbox_settings, messages, oauth, setup
+from .views import compose, deactivation, links, mailbox, mailbox_settings, messages, oauth, setup
 
 
 class PartPositionConverter:
@@ -47,4 +47,9 @@ urlpatterns = [
     path("messages/<int:pk>/", messages.message_detail, name="message_detail"),
     path("messages/<int:pk>/attachments/<part:position>/", messages.message_attachment, name="message_attachment"),
     path("messages/<int:pk>/inline/<part:position>/", messages.message_inline_image, name="message_inline_image"),
+    path("messages/<int:pk>/reply/", compose.reply, name="reply"),
+    path("messages/<int:pk>/link/", links.follow_link, name="follow_link"),
+    path("messages/<int:pk>/save-copy/", compose.retry_server_copy, name="retry_server_copy"),
+    path("leads/<int:pk>/email/", compose.compose_to_record, {"kind_name": "lead"}, name="compose_lead"),
+    path("contacts/<int:pk>/email/", compose.compose_to_record, {"kind_name": "contact"}, name="compose_contact"),
 ]

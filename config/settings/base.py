@@ -184,6 +184,11 @@ EMAILSYNC_CHECK_RATE_WINDOW = env.int("EMAILSYNC_CHECK_RATE_WINDOW", default=600
 # owner chooses the first sync's options; the last setup page starts the
 # sync at once, and an abandoned setup syncs with the defaults afterwards.
 EMAILSYNC_SETUP_HOLD_MINUTES = env.int("EMAILSYNC_SETUP_HOLD_MINUTES", default=60)
+# Total size in bytes of the files attached to one email sent from the CRM.
+# Base64 with its line breaks makes a message about 37 % larger than its
+# files, so 17 MiB of files stays under the 25 MB that most providers accept.
+# The server's own SIZE limit is checked as well before anything is sent.
+EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", default=17 * 1024 * 1024)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
 EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})

@@ -7,6 +7,7 @@ or not.
 
 import logging
 import re
+from dataclasses import replace
 from urllib.parse import unquote
 
 from django.contrib.auth import get_user_model
@@ -20,11 +21,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..activity import record_interaction
 from ..attachments import download_response, inline_image_response, read_part
-from ..html import sanitize_email_html
-from ..models import Message
+from ..html import rewrite_links, sanitize_email_html
+from ..links import make_link_builder
+from ..models import Message, Participant
 from ..parsing import ensure_body_parsed
 from ..problems import describe_parse_problem
 from ..related import LIST_DEFERRED_FIELDS
+from ..send_failures import copy_failure_message
 from ..sharing import content_hidden_reason, mailbox_access, visible_messages
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ def message_detail(request, pk):
         "hidden_reason": content_hidden_reason(message, request.user),
         "conversation": conversation_of(message, request.user, access),
     }
+    if message.owner_id == request.user.pk:
+        context.update(get_owner_details(message))
     if message.is_content_visible:
         context.update(get_message_content(request, message, allow_images))
         if message.direction == Message.Direction.RECEIVED:
@@ -85,6 +90,19 @@ def message_inline_image(request, pk, position):
     if response is None:
         raise Http404("Not an inline image")
     return response
+
+
+def get_owner_details(message):
+    """Return the details shown only to the mailbox's owner: Bcc recipients and a failed Sent copy."""
+    details = {}
+    if message.direction == Message.Direction.SENT:
+        bcc = message.participants.filter(role=Participant.Role.BCC).order_by("pk")
+        details["bcc_display"] = ", ".join(
+            f"{item.display_name} <{item.address}>" if item.display_name else item.address for item in bcc
+        )
+    if message.server_copy_error and message.account:
+        details["server_copy_problem"] = copy_failure_message(message.server_copy_error, message.account.incoming_host)
+    return details
 
 
 def get_visible_message(user, pk, access=None):
@@ -157,13 +175,18 @@ def inline_image_urls(request, message):
 
 
 def get_message_content(request, message, allow_images):
-    """Parse the body if needed and return the template context for its content."""
+    """Parse the body if needed and return the template context for its content.
+
+    The http(s) links of the HTML go through the click-tracking redirect
+    (emailsync.links).
+    """
     if not message.is_body_parsed:
         ensure_body_parsed(message)
 
     html = None
     if message.html_body:
         html = sanitize_email_html(message.html_body, allow_images, inline_image_urls(request, message))
+        html = replace(html, html=rewrite_links(html.html, make_link_builder(request, message)))
     # The template escapes this whole document into the iframe's srcdoc
     # attribute with force_escape, because rendered templates are marked safe.
     frame = render_to_string("emailsync/message_frame.html", {"html": html.html}) if html else ""

@@ -24,17 +24,24 @@ def launch_chromium(playwright):
 
 
 @contextmanager
-def chromium_page(locale="en-US"):
-    """Yield a Playwright page whose `console_errors` lists the console's error lines."""
+def chromium(locale="es-ES"):
+    """Yield a Playwright browser context of a headless Chromium, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(locale=locale)
+        try:
+            yield browser.new_context(locale=locale)
+        finally:
+            browser.close()
+
+
+@contextmanager
+def chromium_page(locale="en-US"):
+    """Yield a Playwright page whose `console_errors` lists the console's error lines."""
+    with chromium(locale) as context:
+        page = context.new_page()
         page.set_default_timeout(10_000)
         page.console_errors = []
         page.on("console", lambda line: line.type == "error" and page.console_errors.append(line.text))
-        try:
-            yield page
-        finally:
-            browser.close()
+        yield page

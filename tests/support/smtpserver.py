@@ -30,6 +30,10 @@ class ReceivedMessage:
 class Recorder:
     messages: list = field(default_factory=list)
     rejected_recipients: set = field(default_factory=set)
+    # Drop the connection once the message data has arrived, before any
+    # reply, as a crashing server or a network cut does. Nothing is
+    # recorded then.
+    close_at_data: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -75,6 +79,9 @@ class Recorder:
         return answer.get("username", "") if answer.get("active") else ""
 
     async def handle_DATA(self, server, session, envelope):
+        if self.close_at_data:
+            server.transport.abort()
+            return "421 4.3.0 Connection dropped by the test"
         with self.lock:
             self.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
@@ -104,9 +111,11 @@ class SmtpServer:
     """
 
     def __init__(self, certfile, keyfile, mode="starttls", users=None, introspection_url="",
-                 exclude_mechanisms=()):
+                 exclude_mechanisms=(), **smtp_options):
         """`introspection_url` turns on XOAUTH2 and OAUTHBEARER logins;
-        `exclude_mechanisms` hides AUTH mechanisms from EHLO."""
+        `exclude_mechanisms` hides AUTH mechanisms from EHLO. `smtp_options`
+        go to aiosmtpd's SMTP class, e.g. enable_SMTPUTF8=False or
+        data_size_limit=1000 (announced as SIZE)."""
         self.host = "127.0.0.1"
         self.port = free_port()
         self.mode = mode
@@ -115,7 +124,7 @@ class SmtpServer:
         self.auth_attempts = 0
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certfile, keyfile)
-        kwargs = {"authenticator": self._authenticate, "auth_required": True}
+        kwargs = {"authenticator": self._authenticate, "auth_required": True, **smtp_options}
         excluded = list(exclude_mechanisms) + ([] if introspection_url else ["XOAUTH2", "OAUTHBEARER"])
         kwargs["auth_exclude_mechanism"] = excluded
         if mode == "starttls":

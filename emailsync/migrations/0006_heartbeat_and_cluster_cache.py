@@ -13,7 +13,7 @@ def create_cache_tables(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emailsync', '0004_participant_message_key'),
+        ('emailsync', '0005_sending_drafts_and_server_copy'),
     ]
 
     operations = [

@@ -283,25 +283,62 @@ def _strip_framing(raw, problems):
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
+_FIELD_LINE = re.compile(r"^([!-9;-~]+):[ \t]*(.*)$", re.S)
+_LINE_BREAK = re.compile(r"\r?\n")
+_CHARSET_PARAMETER = re.compile(r'charset\s*=\s*"?([^";\s]+)', re.I)
+
+
+def _split_clean_header(head):
+    """Return {lower-case name: [raw values]} for a well-formed header block.
+
+    Returns None as soon as a line is neither a field nor a continuation,
+    so that email.parser (about five times slower) deals with anything odd
+    and records its defects. Values keep raw 8-bit bytes as surrogate
+    escapes, as compat32's raw_items does.
+    """
+    fields = {}
+    name = None
+    for line in _LINE_BREAK.split(head.decode("ascii", "surrogateescape")):
+        if line[:1] in (" ", "\t") and name is not None:
+            fields[name][-1] += "\n" + line
+            continue
+        match = _FIELD_LINE.match(line)
+        if match is None:
+            return None
+        name = match.group(1).lower()
+        fields.setdefault(name, []).append(match.group(2))
+    return fields
+
+
+def _read_header_fields(data, problems):
+    """Return (raw values by lower-case name, charset of Content-Type or None)."""
+    end = _HEADER_END.search(data)
+    fields = _split_clean_header(data[:end.start()]) if end else None
+    if fields is not None:
+        match = _CHARSET_PARAMETER.search(fields.get("content-type", [""])[0])
+        return fields, (match.group(1).lower() if match else None)
+
+    # Hand the parser only the header section: it reads every line it is
+    # given, and the body is most of the message.
+    message = BytesHeaderParser(policy=compat32).parsebytes(data[:end.end()] if end else data)
+    for defect in message.defects:
+        problems.add(type(defect).__name__)
+    fields = {}
+    for name, value in message.raw_items():
+        # raw_items keeps 8-bit bytes as surrogate escapes; get() would turn
+        # them into U+FFFD before header_text could decode them.
+        fields.setdefault(name.lower(), []).append(value)
+    charset = message.get_content_charset() if message.get("content-type") else None
+    return fields, charset
+
+
 def parse_headers(raw):
     """Read the headers the CRM needs for lists and matching. Never raises."""
     problems = set()
     data = _strip_framing(raw, problems)
-    # Hand the parser only the header section: it reads every line it is
-    # given, and the body is most of the message.
-    end = _HEADER_END.search(data)
-    message = BytesHeaderParser(policy=compat32).parsebytes(data[:end.end()] if end else data)
-    if not message.keys():
+    raw_values, charset_hint = _read_header_fields(data, problems)
+    if not raw_values:
         problems.add("no-headers")
-    for defect in message.defects:
-        problems.add(type(defect).__name__)
-
-    charset_hint = message.get_content_charset() if message.get("content-type") else None
-    raw_values = {}
-    for name, value in message.raw_items():
-        # raw_items keeps 8-bit bytes as surrogate escapes; get() would turn
-        # them into U+FFFD before header_text could decode them.
-        raw_values.setdefault(name.lower(), []).append(value)
 
     def text_of(name):
         values = raw_values.get(name)

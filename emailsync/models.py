@@ -320,11 +320,15 @@ class Message(models.Model):
 
     # The account goes away when its owner disconnects; messages sent from
     # the CRM stay, linked to their owner.
+    # No single-column indexes on these two: the unique (account,
+    # content_hash) and the (owner, -sort_date) indexes start with them, and
+    # every extra index slows the initial sync's inserts.
     account = models.ForeignKey(
         MailAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",
+        db_index=False,
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_messages",
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_messages", db_index=False,
     )
     origin = models.CharField(max_length=4, choices=Origin.choices, default=Origin.SYNC)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.RECEIVED)
@@ -372,7 +376,6 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "-sort_date"]),
-            models.Index(fields=["account", "message_id"]),
         ]
 
     def __str__(self):
@@ -415,7 +418,8 @@ class MessageLocation(models.Model):
     """Where a stored message sits on the server: folder, UIDVALIDITY, UID."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="locations")
-    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="locations")
+    # The unique (folder, uidvalidity, uid) index serves lookups by folder.
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="locations", db_index=False)
     uidvalidity = models.BigIntegerField()
     uid = models.BigIntegerField()
     flags = models.JSONField(default=list, blank=True)
@@ -447,7 +451,8 @@ class Participant(models.Model):
     role = models.CharField(max_length=4, choices=Role.choices)
     address = models.CharField(max_length=320)
     display_name = models.CharField(max_length=300, blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Read through the (address, owner, -sort_date) index only.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     sort_date = models.DateTimeField()
     # Message.key of the message: copies of one message in several
     # mailboxes share it.

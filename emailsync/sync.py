@@ -30,6 +30,7 @@ import os
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -477,43 +478,75 @@ def _reset_folder(context, folder, new_uidvalidity):
 
 
 def _fetch_and_store(context, folder, uids, advance_checkpoint):
-    """Fetch uids in batches; store each batch in one transaction."""
+    """Fetch uids in batches; store each batch in one transaction.
+
+    Where a batch needs nothing but a download, it is fetched on a second
+    thread while the previous batch is stored: the database and the socket
+    release the GIL, so the two overlap.
+    """
     if not uids:
         return
     account = context.account
     batch_size = settings.EMAILSYNC_BATCH_SIZE
     MailAccount.objects.filter(pk=account.pk).update(progress_total=_add_total(account, len(uids)))
     Folder.objects.filter(pk=folder.pk).update(backlog=len(uids))
+    chunks = [uids[start:start + batch_size] for start in range(0, len(uids), batch_size)]
 
-    for start in range(0, len(uids), batch_size):
-        if _renew_login(context):
-            _select_again(context, folder)
-        chunk = uids[start:start + batch_size]
-        known = _recognise(context, folder, chunk) if context.is_gmail or context.maybe_orphans else {}
-        to_download = [uid for uid in chunk if uid not in known]
-        batch = _download(context, to_download)
+    # Leaving the block waits for a download in flight, so the session is
+    # never closed under it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{account.pk}") as downloader:
+        prefetched = None
+        done = 0
+        for index, chunk in enumerate(chunks):
+            if prefetched is not None:
+                known, batch = {}, prefetched.result()
+            else:
+                known, batch = _prepare_batch(context, folder, chunk)
+            prefetched = None
+            if index + 1 < len(chunks) and _can_prefetch(context):
+                prefetched = downloader.submit(_download, context, chunks[index + 1])
 
-        checkpoint = max(chunk) if advance_checkpoint else None
-        # The renewal locks the account row until the batch commits. A
-        # deactivation that starts meanwhile waits for the batch and then
-        # deletes it, and the next renewal fails.
-        with transaction.atomic():
-            if not renew(account.pk, context.owner):
-                raise LeaseLost()
-            link_locations(folder, folder.uidvalidity, known)
-            result = store_batch(account, folder, folder.uidvalidity, batch, context.own_addresses, checkpoint)
-        context.report.created += result.created
-        context.report.linked += result.linked + len(known)
-        context.report.failed += result.failed
+            checkpoint = max(chunk) if advance_checkpoint else None
+            # The renewal locks the account row until the batch commits. A
+            # deactivation that starts meanwhile waits for the batch and then
+            # deletes it, and the next renewal fails.
+            with transaction.atomic():
+                if not renew(account.pk, context.owner):
+                    raise LeaseLost()
+                link_locations(folder, folder.uidvalidity, known)
+                result = store_batch(account, folder, folder.uidvalidity, batch, context.own_addresses, checkpoint)
+            context.report.created += result.created
+            context.report.linked += result.linked + len(known)
+            context.report.failed += result.failed
 
-        accounts.increment_progress(account, len(chunk))
-        Folder.objects.filter(pk=folder.pk).update(backlog=max(len(uids) - start - len(chunk), 0))
-        if context.progress:
-            context.progress(len(chunk), len(uids))
-        # With DEBUG on, Django keeps the last 9,000 queries with their
-        # parameters; here they carry raw messages, so a long sync in a
-        # development worker would hold hundreds of megabytes.
-        reset_queries()
+            done += len(chunk)
+            accounts.increment_progress(account, len(chunk))
+            Folder.objects.filter(pk=folder.pk).update(backlog=max(len(uids) - done, 0))
+            if context.progress:
+                context.progress(len(chunk), len(uids))
+            # With DEBUG on, Django keeps the last 9,000 queries with their
+            # parameters; here they carry raw messages, so a long sync in a
+            # development worker would hold hundreds of megabytes.
+            reset_queries()
+
+
+def _prepare_batch(context, folder, chunk):
+    """Return (already stored {uid: (pk, flags)}, downloaded messages) for a chunk of UIDs."""
+    if _renew_login(context):
+        _select_again(context, folder)
+    known = _recognise(context, folder, chunk) if context.is_gmail or context.maybe_orphans else {}
+    to_download = [uid for uid in chunk if uid not in known]
+    return known, _download(context, to_download)
+
+
+def _can_prefetch(context):
+    """Return whether the next chunk needs nothing but a download.
+
+    Recognising stored messages reads the database, and a login whose
+    access token expires must move to a new connection first: both stay on
+    the sync's own thread.
+    """
+    return not context.is_gmail and not context.maybe_orphans and context.session.token_expires_at is None
 
 
 def _renew_login(context):

@@ -7,6 +7,7 @@ large provider treats it that way and users expect "Ana@X.com" to match
 "ana@x.com".
 """
 
+import re
 from email.utils import getaddresses
 from functools import lru_cache
 
@@ -34,7 +35,25 @@ def _normalize(value):
         return address.lower()
 
     domain = to_idna(domain.strip().rstrip(".").lower())
-    return f"{local.strip().lower()}@{domain}"
+    return f"{unquote_local_part(local.strip()).lower()}@{domain}"
+
+
+# RFC 5322 dot-atom: what a local part may be without quotes.
+_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def unquote_local_part(local):
+    """Return a quoted local part without its quotes when it needs none.
+
+    '"nominas"' and 'nominas' name the same mailbox; RFC 5322 (3.4.1) asks
+    for the bare form wherever it is possible. A local part that needs its
+    quotes, such as '"ana garcía"', keeps them.
+    """
+    if len(local) < 2 or not (local.startswith('"') and local.endswith('"')):
+        return local
+    inner = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    return inner if _DOT_ATOM.match(inner) else local
 
 
 def to_idna(domain):

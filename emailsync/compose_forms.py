@@ -20,7 +20,9 @@ from .drafts import DRAFT_KEY_PATTERN
 from .models import DraftAttachment, FromAddress
 from .outgoing import Draft
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Tab is allowed. NEL and the Unicode line and paragraph separators count
+# as line breaks: Python's email package refuses them in headers.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 class HeaderTextField(forms.CharField):

@@ -135,7 +135,9 @@ def _clean_host_name(value, host):
 
 
 def check_no_control_characters(value):
-    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+    # NEL and the Unicode line and paragraph separators break a header line
+    # as surely as CR and LF do.
+    if any(ord(character) < 32 or character in "\x7f\x85\u2028\u2029" for character in value):
         raise ValidationError(
             _("This value contains a line break or another control character. Type it again without them."),
             code="control_character",

@@ -20,10 +20,14 @@ REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*(\[\d+\])?\s*:", re.IGNORECASE
 # (RFC 5322 3.2.3 specials).
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
 
 def reply_subject(subject):
     """Return "Re: subject", without adding a prefix to a subject that has one."""
-    subject = (subject or "").strip()
+    # A received subject may hold line breaks (an encoded word can carry
+    # them); the compose form accepts one line only.
+    subject = " ".join(_CONTROL.sub(" ", subject or "").split())
     if REPLY_PREFIX.match(subject):
         return subject
     return f"Re: {subject}" if subject else "Re:"

@@ -11,7 +11,8 @@ through this module, so the sharing rules live in one place:
    wins).
 3. A shared message is seen only through a Lead or Contact that the viewer
    may see and that the message involves ("Public: every user who can see
-   the record").
+   the record"). The owner's own addresses (mailbox and From aliases) do not
+   count: nearly every message of the mailbox carries them.
 4. A message any of whose participants matches the owner's exclusion list
    (an address, or a domain and its subdomains) is seen by its owner only.
 5. At the "metadata" level others see the date, sender, recipients and
@@ -32,7 +33,7 @@ from django.contrib.auth.models import Group
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 
 from .models import (
-    GroupSharingPolicy, MailAccount, Message, Participant, SharingExclusion, SharingLevel, SharingMode,
+    FromAddress, GroupSharingPolicy, MailAccount, Message, Participant, SharingExclusion, SharingLevel, SharingMode,
 )
 
 
@@ -69,6 +70,10 @@ class MailboxGrant:
     is_imap: bool
     # Normalised exclusion values: addresses ("ana@x.com") and domains ("x.com").
     exclusions: tuple = ()
+    # The owner's own normalised addresses (mailbox and From aliases). They
+    # never tie the owner's messages to a record for someone else: nearly
+    # every message of the mailbox carries them.
+    own_addresses: frozenset = frozenset()
 
     @property
     def is_content_shared(self):
@@ -126,9 +131,12 @@ def mailbox_access(user):
         return MailboxAccess(viewer_id=None)
 
     viewer_groups = set(user.groups.values_list("pk", flat=True))
-    accounts = list(MailAccount.objects.values("pk", "owner_id", "sharing_mode", "sharing_level", "incoming_protocol"))
+    accounts = list(MailAccount.objects.values(
+        "pk", "owner_id", "sharing_mode", "sharing_level", "incoming_protocol", "email_normalized",
+    ))
     settings = _settings_by_owner(accounts, user.pk, viewer_groups)
     exclusions = _exclusions_by_account()
+    aliases = _aliases_by_account()
 
     access = MailboxAccess(viewer_id=user.pk)
     access.grants[user.pk] = MailboxGrant(owner_id=user.pk, level=SharingLevel.FULL, is_imap=True)
@@ -143,6 +151,7 @@ def mailbox_access(user):
             access.grants[owner_id] = MailboxGrant(
                 owner_id=owner_id, level=setting.level, is_imap=is_imap,
                 exclusions=exclusions.get(account["pk"], ()),
+                own_addresses=frozenset({account["email_normalized"], *aliases.get(account["pk"], ())}),
             )
     return access
 
@@ -210,6 +219,13 @@ def _policies_by_owner(owner_ids):
         if current is None or (policy.priority, -policy.pk) > (current.priority, -current.pk):
             chosen[user_id] = policy
     return chosen
+
+
+def _aliases_by_account():
+    result = {}
+    for account_id, address in FromAddress.objects.values_list("account_id", "address_normalized"):
+        result.setdefault(account_id, set()).add(address)
+    return result
 
 
 def _exclusions_by_account():
@@ -327,9 +343,31 @@ def participants_involving(addresses, access, owner_ids=None):
     owner_ids = access.owner_ids if owner_ids is None else [pk for pk in owner_ids if pk in access.grants]
     if access.viewer_id is None or not addresses or not owner_ids:
         return None
-    return Participant.objects.filter(address__in=addresses, owner_id__in=owner_ids).filter(
+    participants = Participant.objects.filter(address__in=addresses, owner_id__in=owner_ids).filter(
         record_exclusion_filter(addresses, access, owner_ids)
     )
+    own_addresses = _own_addresses_in(addresses, access, owner_ids)
+    if own_addresses:
+        participants = participants.exclude(own_addresses)
+    return participants
+
+
+def _own_addresses_in(addresses, access, owner_ids):
+    """Return a Q over Participant rows where a record's address is another owner's own, or None.
+
+    A record that carries a mailbox owner's own address (a Lead made with a
+    colleague's address) must not open that colleague's whole mailbox.
+    """
+    addresses = set(addresses)
+    condition = None
+    for owner_id in owner_ids:
+        if owner_id == access.viewer_id:
+            continue
+        overlap = access.grants[owner_id].own_addresses & addresses
+        if overlap:
+            part = Q(owner_id=owner_id, address__in=sorted(overlap))
+            condition = part if condition is None else condition | part
+    return condition
 
 
 def record_exclusion_filter(addresses, access, owner_ids):
@@ -353,7 +391,11 @@ def record_exclusion_filter(addresses, access, owner_ids):
 
 
 def involves_visible_record(user):
-    """Return a Q: the message involves a Lead or Contact that `user` may see."""
+    """Return a Q: the message involves a Lead or Contact that `user` may see.
+
+    The message owner's own addresses do not count (see
+    MailboxGrant.own_addresses).
+    """
     from crm.models import Contact, ContactEmail, Lead, LeadEmail
 
     condition = Q(pk__in=[])
@@ -362,7 +404,14 @@ def involves_visible_record(user):
         primary = records.exclude(email_normalized="").values("email_normalized")
         secondary = email_model.objects.filter(record__in=records.values("pk")).values("address_normalized")
         condition |= Q(address__in=primary) | Q(address__in=secondary)
-    return Exists(Participant.objects.filter(condition, message_id=OuterRef("pk")))
+    owners_mailbox = MailAccount.objects.filter(owner_id=OuterRef("owner_id"), email_normalized=OuterRef("address"))
+    owners_alias = FromAddress.objects.filter(
+        account__owner_id=OuterRef("owner_id"), address_normalized=OuterRef("address"),
+    )
+    return Exists(
+        Participant.objects.filter(condition, message_id=OuterRef("pk"))
+        .exclude(Exists(owners_mailbox)).exclude(Exists(owners_alias))
+    )
 
 
 def annotate_content_visibility(messages, user, access=None):

@@ -104,6 +104,10 @@ INJECTIONS = [
     ("bcc", "oculto@acme.example\r\n"),
     ("to", '"Lucía\r\nBcc: espia@evil.example" <lucia@acme.example>'),
     ("cc", "Jefa\n <jefa@acme.example>"),
+    ("subject", "Hola\u2028Bcc: espia@evil.example"),
+    ("subject", "Hola\u2029Bcc: espia@evil.example"),
+    ("subject", "Hola\x85Bcc: espia@evil.example"),
+    ("to", '"Lucía\u2028Bcc: espia@evil.example" <lucia@acme.example>'),
 ]
 
 

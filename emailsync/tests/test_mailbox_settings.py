@@ -55,6 +55,7 @@ def test_from_address_added(owner_client, account):
     ({"address": "a" * 10_000 + "@example.test"}, "address", "at most 254 characters"),
     ({"address": "ok@example.test", "display_name": "x" * 10_000}, "display_name", "at most 200 characters"),
     ({"address": "ok@example.test", "display_name": "Ana\r\nBcc: x@example.test"}, "display_name", "line break"),
+    ({"address": "ok@example.test", "display_name": "Ana\u2028Bcc: x@example.test"}, "display_name", "line break"),
 ])
 def test_from_address_bad_input_rejected(owner_client, account, data, field, expected):
     response = owner_client.post(FROM_URL, data)

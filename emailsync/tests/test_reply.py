@@ -121,6 +121,8 @@ SUBJECTS = [
     ("AW: Bestellung", "AW: Bestellung"),
     ("RV: Pedido", "Re: RV: Pedido"),
     ("", "Re:"),
+    ("Pedido\u2028Bcc: x@evil.example", "Re: Pedido Bcc: x@evil.example"),
+    ("Pedido\r\n de\tjunio", "Re: Pedido de junio"),
 ]
 
 

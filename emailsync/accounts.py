@@ -164,14 +164,24 @@ def pause(account, reason):
 
 
 def resume(account):
-    """Make a paused account sync again, with fresh failure counters."""
+    """Make a paused account sync again, with fresh failure counters, and queue a sync.
+
+    The error that paused it is cleared: it described the old credentials,
+    and the queued sync reports a new one if it still fails.
+    """
+    from .tasks import queue_sync
+
     MailAccount.objects.filter(pk=account.pk).update(
         status=MailAccount.Status.ACTIVE, pause_reason="", consecutive_auth_failures=0,
-        consecutive_failures=0, next_attempt_at=None,
+        consecutive_failures=0, next_attempt_at=None, last_error_code="", last_error_detail="", last_error_at=None,
     )
     account.status = MailAccount.Status.ACTIVE
     account.pause_reason = ""
     account.consecutive_auth_failures = 0
+    account.consecutive_failures = 0
+    account.next_attempt_at = None
+    account.last_error_code, account.last_error_detail, account.last_error_at = "", "", None
+    transaction.on_commit(lambda: queue_sync(account.pk))
     logger.info("Account resumed: account=%s", account.pk)
 
 

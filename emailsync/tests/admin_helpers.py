@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from emailsync.models import Folder, MailAccount, Message, SyncFailure
 
@@ -107,3 +109,9 @@ def bulk_messages(account, count, subject="Asunto privado"):
         for i in range(count)
     ]
     Message.objects.bulk_create(messages, batch_size=2000)
+
+
+def queued_syncs():
+    """Return the account ids of the sync tasks waiting in the ORM broker's queue."""
+    tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
+    return sorted(task["args"][0] for task in tasks if task["func"] == "emailsync.tasks.sync_account_task")

@@ -10,8 +10,6 @@ from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 from django_q.conf import Conf
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
 from conftest import add_mailbox_user
 from emailsync import errors
@@ -21,8 +19,8 @@ from tests.support.faults import reject_raw_message
 from tests.support.mail import make_raw
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
-    INCOMING_PASSWORD, SMTP_PASSWORD, login, make_failure, make_folder, make_mailbox, operator, secrets_of,
-    superuser, viewer,
+    INCOMING_PASSWORD, SMTP_PASSWORD, login, make_failure, make_folder, make_mailbox, operator, queued_syncs,
+    secrets_of, superuser, viewer,
 )
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +30,6 @@ CHANGELIST = reverse("admin:emailsync_mailaccount_changelist")
 
 def change_url(account):
     return reverse("admin:emailsync_mailaccount_change", args=[account.pk])
-
-
-def queued_syncs():
-    """Return the account ids of the sync tasks waiting in the ORM broker's queue."""
-    tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.all()]
-    return sorted(task["args"][0] for task in tasks if task["func"] == "emailsync.tasks.sync_account_task")
 
 
 def run_action(client, action, accounts):

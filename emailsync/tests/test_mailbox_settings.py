@@ -15,6 +15,7 @@ from tests.support.dovecot import free_port
 from tests.support.mail import make_raw
 
 from .conftest import add_address_user, point_presets_at
+from .admin_helpers import queued_syncs
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +166,16 @@ def test_server_change_checked_before_saving(owner_client, account, dovecot, smt
     assert reload(account).incoming_port == dovecot.imap_port
 
 
+def test_server_change_over_rate_limit_is_form_error(owner_client, account, dovecot, smtp_server, settings):
+    settings.EMAILSYNC_CHECK_RATE_LIMIT = 0
+
+    response = owner_client.post(SERVER_EDIT_URL, server_data(account, dovecot, smtp_server, incoming_port=1))
+
+    assert response.status_code == 200
+    assert "10 minutes" in str(response.context["form"].non_field_errors())
+    assert reload(account).incoming_port == dovecot.imap_port
+
+
 def test_server_change_wrong_password_not_saved(owner_client, account, mailbox_user, dovecot, smtp_server):
     response = owner_client.post(SERVER_EDIT_URL, server_data(account, dovecot, smtp_server,
                                                               incoming_password="wrong"))
@@ -173,18 +184,24 @@ def test_server_change_wrong_password_not_saved(owner_client, account, mailbox_u
     assert reload(account).get_incoming_password() == mailbox_user[1]
 
 
-def test_server_change_resumes_paused_account(owner_client, account, mailbox_user, dovecot, smtp_server):
+def test_server_change_resumes_paused_account(owner_client, account, mailbox_user, dovecot, smtp_server,
+                                             django_capture_on_commit_callbacks):
     login, _password = mailbox_user
     for _attempt in range(3):
         record_error(account, MailError(errors.AUTH_FAILED, "rejected"))
     dovecot.change_password(login, "new-password-1")
     smtp_server.users[login] = "new-password-1"
 
-    owner_client.post(SERVER_EDIT_URL, server_data(account, dovecot, smtp_server, incoming_password="new-password-1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(
+            SERVER_EDIT_URL, server_data(account, dovecot, smtp_server, incoming_password="new-password-1"),
+        )
 
     account = reload(account)
     assert account.status == MailAccount.Status.ACTIVE
     assert account.get_incoming_password() == "new-password-1"
+    assert account.last_error_code == ""
+    assert queued_syncs() == [account.pk]
 
 
 def test_server_change_unchanged_skips_check(owner_client, account, dovecot, smtp_server):

@@ -114,11 +114,10 @@ def server_edit(request, account):
     if request.method == "POST" and form.is_valid():
         if not form.has_changed():
             return _done(request, account, "emailsync:server_details", _("Nothing changed."))
-        outcome = _save_servers(request, account, form, provider)
-        if outcome is None:
+        saved, verification = _save_servers(request, account, form, provider)
+        if saved:
             message = _("The new server details passed every check and are saved.")
             return _done(request, account, "emailsync:server_details", message)
-        verification = outcome
 
     return render(request, "emailsync/mailbox/server_edit.html", {
         "account": account, "provider": provider, "form": form, "verification": verification,
@@ -135,11 +134,15 @@ def _server_form(request, account, provider):
 
 
 def _save_servers(request, account, form, provider):
-    """Check and save; return None on success, else the failed Verification (or False)."""
+    """Check and save; return (saved, the failed Verification or None).
+
+    A refusal that is not a failed check (the rate limit, an invalid value)
+    comes back as (False, None) with the reason added to the form.
+    """
     allowance = ratelimit.take_check(request.user)
     if not allowance.allowed:
         form.add_error(None, rate_limit_message(allowance))
-        return False
+        return False, None
 
     incoming, outgoing, same_credentials = _servers_from_form(account, form, provider)
     try:
@@ -148,11 +151,11 @@ def _save_servers(request, account, form, provider):
         step = failure.verification.failed_step
         field = preset_error_field(step) if provider else custom_error_field(step, same_credentials)
         add_check_error(form, field, step)
-        return failure.verification
+        return False, failure.verification
     except ValidationError as error:
         form.add_error("password" if provider else "incoming_password", error)
-        return False
-    return None
+        return False, None
+    return True, None
 
 
 def _servers_from_form(account, form, provider):

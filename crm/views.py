@@ -10,6 +10,7 @@ from django.views import generic
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from emailsync.models import MailAccount
 from emailsync.related import build_email_list
 
 from .forms import PreferencesForm
@@ -24,6 +25,7 @@ def home(request):
     return render(request, "crm/home.html", {
         "lead_count": Lead.objects.filter(owner=request.user).count(),
         "contact_count": Contact.objects.filter(owner=request.user).count(),
+        "mailbox": MailAccount.objects.filter(owner=request.user).first(),
     })
 
 

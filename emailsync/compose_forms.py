@@ -22,6 +22,10 @@ from .outgoing import Draft
 
 # Tab is allowed. NEL and the Unicode line and paragraph separators count
 # as line breaks: Python's email package refuses them in headers.
+# Within DATA_UPLOAD_MAX_MEMORY_SIZE at 4 bytes a character, with room for
+# the other fields.
+MAX_BODY_CHARACTERS = 1_000_000
+
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
@@ -119,7 +123,8 @@ class ComposeForm(forms.Form):
     )
     subject = HeaderTextField(label=_("Subject"), max_length=500)
     body = forms.CharField(
-        label=_("Message"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 14}),
+        label=_("Message"), required=False, strip=False, max_length=MAX_BODY_CHARACTERS,
+        widget=forms.Textarea(attrs={"rows": 14}),
     )
     keep_attachments = forms.ModelMultipleChoiceField(
         label=_("Attached files"), queryset=DraftAttachment.objects.none(), required=False,

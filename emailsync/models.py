@@ -111,25 +111,25 @@ class MailAccount(models.Model):
     # holds credentials.
     last_error_detail = models.TextField(_("last error detail"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
-    consecutive_auth_failures = models.PositiveSmallIntegerField(default=0)
-    consecutive_failures = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    consecutive_auth_failures = models.PositiveSmallIntegerField(_("consecutive failed logins"), default=0)
+    consecutive_failures = models.PositiveSmallIntegerField(_("consecutive failed syncs"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
-    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(_("sync requested at"), null=True, blank=True)
     sync_started_at = models.DateTimeField(_("sync started at"), null=True, blank=True)
     last_synced_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     first_synced_at = models.DateTimeField(_("first sync completed at"), null=True, blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(_("messages done"), default=0)
+    progress_total = models.PositiveIntegerField(_("messages to sync"), default=0)
 
     # Claimed by one worker at a time; a lease that expired belongs to a
     # worker that died and may be taken over.
-    lease_owner = models.CharField(max_length=100, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(_("synced by worker"), max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(_("worker lease expires at"), null=True, blank=True)
 
     capabilities = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("connected at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("mailbox")
@@ -230,7 +230,7 @@ class SharingExclusion(models.Model):
 class GroupSharingPolicy(models.Model):
     """A sharing setting fixed by an operator for the members of a group."""
 
-    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="sharing_policy")
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="sharing_policy", verbose_name=_("group"))
     sharing_mode = models.CharField(_("sharing"), max_length=10, choices=SharingMode.choices)
     sharing_level = models.CharField(_("shared content"), max_length=10, choices=SharingLevel.choices)
     priority = models.PositiveSmallIntegerField(

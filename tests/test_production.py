@@ -53,6 +53,15 @@ def test_production_rejects_unknown_log_format(tmp_path):
     assert "LOG_FORMAT must be" in result.stderr
 
 
+def test_invalid_provider_overrides_named(tmp_path):
+    env = project_env(tmp_path, EMAILSYNC_PROVIDER_OVERRIDES='{"gmail": {"imap_host": }')
+
+    result = run_manage(env, "check", check=False)
+
+    assert result.returncode != 0
+    assert "EMAILSYNC_PROVIDER_OVERRIDES is not valid JSON" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn with the production settings, after collectstatic and migrate."""

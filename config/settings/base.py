@@ -189,9 +189,19 @@ EMAILSYNC_SETUP_HOLD_MINUTES = env.int("EMAILSYNC_SETUP_HOLD_MINUTES", default=6
 # files, so 17 MiB of files stays under the 25 MB that most providers accept.
 # The server's own SIZE limit is checked as well before anything is sent.
 EMAILSYNC_MAX_ATTACHMENTS_BYTES = env.int("EMAILSYNC_MAX_ATTACHMENTS_BYTES", default=17 * 1024 * 1024)
+# Bytes of form fields (not files) one request may carry. The compose form
+# allows a message body of 1,000,000 characters, up to 4 bytes each in
+# UTF-8; Django's default of 2.5 MB refused long bodies with a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 # Preset host overrides, as JSON: {"gmail": {"imap_host": "127.0.0.1", ...}}.
 # Lets tests and private deployments point a preset at their own servers.
-EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
+try:
+    EMAILSYNC_PROVIDER_OVERRIDES = env.json("EMAILSYNC_PROVIDER_OVERRIDES", default={})
+except ValueError as error:
+    raise ImproperlyConfigured(
+        f"EMAILSYNC_PROVIDER_OVERRIDES is not valid JSON ({error}). Write an object such as "
+        '{"gmail": {"imap_host": "127.0.0.1"}}, or unset it.'
+    ) from None
 
 # "Sign in with Google / Microsoft" for the Gmail, Outlook.com and Microsoft
 # 365 presets. Each button shows only when its client id and secret are

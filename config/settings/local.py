@@ -5,11 +5,35 @@ Secrets that the environment does not provide are generated once into
 stored passwords stay readable across restarts.
 """
 
+import os
+from pathlib import Path
+
+import environ
 from cryptography.fernet import Fernet
 from django.core.management.utils import get_random_secret_key
 
-from .base import *  # noqa: F403
-from .base import DATA_DIR, env
+
+def _read_local_env():
+    """Load DATA_DIR/local.env, before the base settings read the environment.
+
+    It holds what every local process needs alike (the web server, the task
+    cluster, the IDLE watcher and each command), such as
+    EMAILSYNC_ALLOW_PRIVATE_HOSTS for a test server. Variables already in
+    the environment win. The test settings skip it, so a developer's file
+    never changes what the tests check.
+    """
+    if os.environ.get("DJANGO_SETTINGS_MODULE") != "config.settings.local":
+        return
+    default = Path(__file__).resolve().parent.parent.parent / "data"
+    local_env = Path(os.environ.get("DATA_DIR", str(default))) / "local.env"
+    if local_env.exists():
+        environ.Env.read_env(str(local_env))
+
+
+_read_local_env()
+
+from .base import *  # noqa: E402, F403
+from .base import DATA_DIR, env  # noqa: E402
 
 
 def _load_local_secrets():

@@ -4,6 +4,8 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from crm.kinds import CONTACTS, LEADS
+from crm.tests.helpers import make_account
+from emailsync.models import MailAccount
 
 from .conftest import grant, make_record
 
@@ -105,6 +107,27 @@ def test_home_counts_own_records(owner_client, owner, teammate):
 
     assert response.context["lead_count"] == 2
     assert response.context["contact_count"] == 1
+
+
+def test_home_names_connected_mailbox(owner_client, owner):
+    grant(owner, "emailsync.integrate_email")
+    account = make_account(owner)
+
+    content = owner_client.get(reverse("crm:home")).content.decode()
+
+    assert account.email_address in content
+    assert "Connect your mailbox" not in content
+    assert "Conecte su buzón" not in content
+
+
+def test_home_says_paused_mailbox(owner_client, owner):
+    account = make_account(owner)
+    MailAccount.objects.filter(pk=account.pk).update(status=MailAccount.Status.PAUSED)
+
+    content = owner_client.get(reverse("crm:home")).content.decode()
+
+    assert 'id="home-mailbox"' in content
+    assert reverse("emailsync:mailbox") in content
 
 
 def test_base_page_loads_bootstrap_from_own_static_files(owner_client):

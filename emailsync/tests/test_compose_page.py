@@ -123,6 +123,18 @@ def test_line_break_in_header_field_is_form_error(owner_client, account, contact
     assert not [item for item in smtp_server.messages if b"espia@evil.example" in item.data]
 
 
+def test_body_over_limit_is_form_error(owner_client, account, contact, smtp_server):
+    from emailsync.compose_forms import MAX_BODY_CHARACTERS
+
+    data = compose_data(account, body="ñ" * (MAX_BODY_CHARACTERS + 1))
+
+    response = owner_client.post(compose_url(contact), data)
+
+    assert response.status_code == 200
+    assert "body" in response.context["form"].errors
+    assert Message.objects.count() == 0
+
+
 def test_from_name_line_break_is_form_error(owner_client, account, contact):
     account.from_addresses.update(display_name="Ana\r\nBcc: espia@evil.example")
 

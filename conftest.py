@@ -74,6 +74,19 @@ def trust_test_ca(settings, dovecot):
     return dovecot.cafile
 
 
+@pytest.fixture
+def site_mail(settings, smtp_server, trust_test_ca):
+    """Send the site's own mail through the test SMTP server, with STARTTLS and AUTH."""
+    settings.EMAIL_BACKEND = "tests.support.email_backend.TestCaEmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = True
+    settings.EMAIL_HOST_USER = "crm-site@example.test"
+    settings.EMAIL_HOST_PASSWORD = "site-mail-pw"
+    smtp_server.users["crm-site@example.test"] = "site-mail-pw"
+    return smtp_server
+
+
 def make_user(django_user_model, username, *, integrate=False, **extra):
     user = django_user_model.objects.create_user(
         username=username, password="secret-pass-1", email=f"{username}@example.test", **extra,

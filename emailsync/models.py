@@ -400,6 +400,23 @@ def message_key(message_id, content_hash):
 
 
 MESSAGE_KEY_HASH_PREFIX = "hash:"
+MESSAGE_KEY_MAX_LENGTH = 998
+
+
+def owner_duplicate_key(key, message_pk):
+    """Return the Participant.message_key of a message whose owner already has a message with `key`.
+
+    Sync stores a mailbox's identical bytes once, so two stored messages of
+    one owner are different messages even when they share a Message-ID
+    (some mail clients reuse one). The later one gets the key, a space and
+    its pk. Normalised Message-IDs contain no whitespace, so no other
+    message has that key, and the Emails list never groups it.
+
+    NOTE: another owner's copy of the later message keeps the plain key, so
+    "All" groups it with the earlier message; only the Message-ID matches.
+    """
+    suffix = f" {message_pk}"
+    return key[:MESSAGE_KEY_MAX_LENGTH - len(suffix)] + suffix
 
 
 class RawMessage(models.Model):
@@ -454,8 +471,9 @@ class Participant(models.Model):
     # Read through the (address, owner, -sort_date) index only.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     sort_date = models.DateTimeField()
-    # Message.key of the message: copies of one message in several
-    # mailboxes share it.
+    # Message.key of the message, so that copies of one message in several
+    # mailboxes share it. A later message of the same owner with the same
+    # key gets owner_duplicate_key() instead.
     message_key = models.CharField(max_length=998, blank=True)
 
     class Meta:

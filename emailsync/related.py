@@ -6,10 +6,14 @@ mailboxes only. A POP3 mailbox contains just its inbox, with no sent mail,
 so its messages are listed under their owner alone.
 
 Under "All" the same message held in several mailboxes (a colleague was in
-Cc) is one row that names every owner. Two stored messages are the same
-message when their normalised Message-IDs are equal; a message without a
-Message-ID is the same only as another with identical bytes (the SHA-256
-content hash). One owner's list shows each stored message.
+Cc) is one row that names every owner. Rows group by Participant.message_key:
+stored messages of different owners are the same message when their
+normalised Message-IDs are equal, and a message without a Message-ID is the
+same only as another with identical bytes (the SHA-256 content hash). Two
+stored messages of one owner are never one row, because storage gives the
+later of two with the same Message-ID a key of its own (see
+emailsync.models.owner_duplicate_key). So with a single mailbox, "All" and
+that owner count the same. One owner's list shows each stored message.
 
 Every query goes through emailsync.sharing, and the number of queries is
 the same whatever the number of messages.

@@ -23,7 +23,9 @@ from crm.addresses import normalize_address
 
 from . import parsing, threads
 from .imap import stored_flags
-from .models import Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure, message_key
+from .models import (
+    Folder, Message, MessageLocation, Participant, RawMessage, SyncFailure, message_key, owner_duplicate_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +214,7 @@ def _insert_messages(account, new_messages, own_addresses):
     threads.assign_thread_keys(
         [(values, participants) for _fetched, values, participants in new_messages.values()], own_addresses,
     )
+    owner_message_ids = _stored_message_ids(account, new_messages)
     fast_insert(Message, [values for _fetched, values, _participants in new_messages.values()])
     threads.adopt_early_replies([values for _fetched, values, _participants in new_messages.values()])
     ids = dict(
@@ -220,16 +223,45 @@ def _insert_messages(account, new_messages, own_addresses):
     fast_insert(RawMessage, [
         {"message_id": ids[digest], "data": fetched.raw} for digest, (fetched, _v, _p) in new_messages.items()
     ])
+    keys = _participant_keys(new_messages, ids, owner_message_ids)
     fast_insert(Participant, [
         {
             "message_id": ids[digest], "role": role, "address": address, "display_name": name,
-            "owner_id": values["owner_id"], "sort_date": values["sort_date"],
-            "message_key": message_key(values["message_id"], values["content_hash"]),
+            "owner_id": values["owner_id"], "sort_date": values["sort_date"], "message_key": keys[digest],
         }
         for digest, (_fetched, values, participants) in new_messages.items()
         for role, address, name in participants
     ])
     return ids
+
+
+def _stored_message_ids(account, new_messages):
+    """Return the Message-IDs among `new_messages` that the account's owner already has (one query)."""
+    message_ids = {values["message_id"] for _fetched, values, _p in new_messages.values() if values["message_id"]}
+    if not message_ids:
+        return set()
+    stored = Message.objects.filter(owner_id=account.owner_id, message_id__in=message_ids)
+    return set(stored.values_list("message_id", flat=True))
+
+
+def _participant_keys(new_messages, ids, owner_message_ids):
+    """Return {content hash: Participant.message_key} for messages just inserted.
+
+    A message whose Message-ID the owner already has, stored before or
+    earlier in this batch, gets owner_duplicate_key(). Keys without a
+    Message-ID are content hashes, which are unique within the account.
+    """
+    seen_message_ids = set(owner_message_ids)
+    keys = {}
+    for digest in sorted(new_messages, key=ids.get):
+        values = new_messages[digest][1]
+        key = message_key(values["message_id"], values["content_hash"])
+        if values["message_id"] in seen_message_ids:
+            key = owner_duplicate_key(key, ids[digest])
+        elif values["message_id"]:
+            seen_message_ids.add(values["message_id"])
+        keys[digest] = key
+    return keys
 
 
 def fast_insert(model, rows, ignore_conflicts=False):
@@ -410,11 +442,11 @@ def store_sent_message(account, raw, bcc=()):
     return message
 
 
-def _participant_rows(message, participants):
+def _participant_rows(message, participants, key=None):
     return [
         Participant(
             message=message, role=role, address=address, display_name=name,
-            owner_id=message.owner_id, sort_date=message.sort_date, message_key=message.key,
+            owner_id=message.owner_id, sort_date=message.sort_date, message_key=key or message.key,
         )
         for role, address, name in participants
     ]
@@ -423,7 +455,9 @@ def _participant_rows(message, participants):
 def _adopt_server_copy(message, bcc_participants):
     """Make a synced message with the sent bytes the CRM's own record of them."""
     Message.objects.filter(pk=message.pk).update(origin=Message.Origin.CRM, direction=Message.Direction.SENT)
-    Participant.objects.bulk_create(_participant_rows(message, bcc_participants))
+    # The Bcc rows take the key sync gave the message, which may be an owner_duplicate_key().
+    stored_key = Participant.objects.filter(message=message).values_list("message_key", flat=True).first()
+    Participant.objects.bulk_create(_participant_rows(message, bcc_participants, key=stored_key))
     message.origin = Message.Origin.CRM
     message.direction = Message.Direction.SENT
     return message

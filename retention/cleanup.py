@@ -5,7 +5,10 @@ A run checks every user with a mailbox:
    policy.plan decide (no writes so far; a dry run stops here).
 2. Send each due warning once. The CleanupWarning row is inserted before
    the email, and its unique (user, rule, applies_on) lets only one of two
-   concurrent runs send it.
+   concurrent runs send it. The row starts the warning period even when
+   neither the user nor the mailbox has an address to email, so the rule
+   still acts WARNING_DAYS later, and the output reports that no one was
+   warned.
 3. When a rule acts today, deactivate the mailbox as its owner would. The
    deactivation claims the account with one conditional UPDATE, so of two
    concurrent runs one deletes and the other skips. The CleanupEvent
@@ -30,6 +33,7 @@ from django.utils import timezone
 from emailsync import errors
 from emailsync.deactivation import DeactivationBusy, deactivate_mailbox, preview_deactivation
 from emailsync.models import MailAccount
+from emailsync.notifications import Delivery, notification_address
 
 from . import notifications, policy
 from .models import CleanupEvent, CleanupWarning
@@ -55,7 +59,10 @@ class Outcome:
 
     `counts` contains what would be deleted (dry run, warnings) or what was
     deleted (a cleanup applied). `warnings` lists the (rule, date) pairs
-    warned about, or that a dry run would warn about.
+    whose warning period started, or would start in a dry run.
+    `recipient` is the address the user's emails go to, "" when there is
+    none. `failed_emails` counts the emails whose sending failed in this
+    run, which a later run retries.
     """
 
     account: MailAccount
@@ -64,6 +71,8 @@ class Outcome:
     counts: object = None
     warnings: list = field(default_factory=list)
     event: CleanupEvent | None = None
+    recipient: str = ""
+    failed_emails: int = 0
 
     @property
     def username(self):
@@ -128,7 +137,7 @@ def check_account(account, now, *, apply):
     user = account.owner
     outcome = Outcome(account=account, plan=policy.plan(
         user_state(user, account), policy.site_today(now), sent_warnings(user),
-    ))
+    ), recipient=notification_address(user, account.email_address))
 
     if account.pause_reason == errors.DEACTIVATING:
         outcome.action = Action.FINISH_DEACTIVATION
@@ -149,19 +158,25 @@ def check_account(account, now, *, apply):
             outcome.warnings = list(outcome.plan.warnings)
             return outcome
         for rule, applies_on in outcome.plan.warnings:
-            if send_warning(account, rule, applies_on, outcome.counts, now):
+            delivery = send_warning(account, rule, applies_on, outcome.counts, now)
+            if delivery in (Delivery.SENT, Delivery.NO_ADDRESS):
                 outcome.warnings.append((rule, applies_on))
-        if not outcome.warnings:
-            # Sent by another run, or sending failed and the next run retries.
+            elif delivery is Delivery.FAILED:
+                outcome.failed_emails += 1
+        if not outcome.warnings and not outcome.failed_emails:
+            # Another run sent them.
             outcome.action = Action.NONE
     return outcome
 
 
 def send_warning(account, rule, applies_on, counts, now):
-    """Warn the owner that `rule` deletes their mail on `applies_on`; False when not sent.
+    """Start the warning period of `rule`, email the owner and return the Delivery.
 
-    The warning row is inserted first, so another run sending the same
-    warning fails on the unique constraint and sends nothing.
+    Returns None when another run already started it: the warning row is
+    inserted first, so another run sending the same warning fails on the
+    unique constraint and sends nothing. When no one can be emailed the row
+    stays, so the rule acts on `applies_on` as it would after an unread
+    email. When sending fails the row is removed, so the next run retries.
     """
     user = account.owner
     try:
@@ -169,15 +184,20 @@ def send_warning(account, rule, applies_on, counts, now):
             warning = CleanupWarning.objects.create(user=user, rule=rule, applies_on=applies_on, sent_at=now)
     except IntegrityError:
         logger.info("Cleanup warning already sent: user=%s rule=%s applies_on=%s", user.pk, rule, applies_on)
-        return False
+        return None
 
-    if not notifications.send_cleanup_warning(user, rule, applies_on, counts):
-        # Removed so that the next run tries again.
+    delivery = notifications.send_cleanup_warning(user, rule, applies_on, counts)
+    if delivery is Delivery.FAILED:
         warning.delete()
-        return False
-    logger.info("Cleanup warning sent: user=%s account=%s rule=%s applies_on=%s", user.pk, account.pk, rule,
-                applies_on)
-    return True
+    elif delivery is Delivery.NO_ADDRESS:
+        logger.warning(
+            "Cleanup warning period started without an email, no address for the user or the mailbox: "
+            "user=%s account=%s rule=%s applies_on=%s", user.pk, account.pk, rule, applies_on,
+        )
+    else:
+        logger.info("Cleanup warning sent: user=%s account=%s rule=%s applies_on=%s", user.pk, account.pk, rule,
+                    applies_on)
+    return delivery
 
 
 def clean_up(outcome, now):
@@ -205,20 +225,27 @@ def clean_up(outcome, now):
         "Cleanup applied: user=%s account=%s rule=%s event=%s messages_deleted=%s",
         user.pk, account.pk, rule, outcome.event.pk, outcome.counts.messages,
     )
-    notify_event(outcome.event)
+    if notify_event(outcome.event) is Delivery.FAILED:
+        outcome.failed_emails += 1
 
 
 def notify_event(event):
-    """Email the user about a cleanup event unless another run did; return True when sent."""
+    """Email the user about a cleanup event unless another run did, and return the Delivery.
+
+    Returns None when another run claimed the event or the user is gone.
+    Without a Delivery.SENT the event stays unnotified, and runs in the next
+    NOTIFY_RETRY_DAYS retry it, for example after the user got an address.
+    """
     claimed = CleanupEvent.objects.filter(pk=event.pk, is_user_notified=False).update(is_user_notified=True)
     if not claimed or event.user is None:
-        return False
+        return None
 
-    if not notifications.send_cleanup_done(event.user, event):
+    delivery = notifications.send_cleanup_done(event.user, event)
+    if delivery is not Delivery.SENT:
         CleanupEvent.objects.filter(pk=event.pk).update(is_user_notified=False)
-        return False
+        return delivery
     event.is_user_notified = True
-    return True
+    return delivery
 
 
 def retry_notifications(now):
@@ -244,15 +271,22 @@ def _finish_deactivation(outcome):
     )
 
 
+def is_user_unreachable(outcome):
+    """Return True when the outcome needs an email to the user and there is no address for it."""
+    return outcome.action in (Action.WARN, Action.CLEAN_UP) and not outcome.recipient
+
+
 def log_run(outcomes, apply, seconds):
     counted = {}
     for outcome in outcomes:
         counted[outcome.action] = counted.get(outcome.action, 0) + 1
     logger.info(
         "Cleanup run finished: apply=%s mailboxes=%s warned=%s cleaned=%s busy=%s finished_deactivations=%s "
-        "seconds=%.2f",
+        "no_address=%s failed_emails=%s seconds=%.2f",
         apply, len(outcomes), counted.get(Action.WARN, 0), counted.get(Action.CLEAN_UP, 0),
-        counted.get(Action.BUSY, 0), counted.get(Action.FINISH_DEACTIVATION, 0), seconds,
+        counted.get(Action.BUSY, 0), counted.get(Action.FINISH_DEACTIVATION, 0),
+        sum(1 for outcome in outcomes if is_user_unreachable(outcome)),
+        sum(outcome.failed_emails for outcome in outcomes), seconds,
     )
 
 

@@ -38,7 +38,12 @@ class CleanupEvent(models.Model):
 
 
 class CleanupWarning(models.Model):
-    """A warning email sent before a rule applies; one per rule and date."""
+    """The start of a rule's warning period, one per rule and date.
+
+    The warning email went out at `sent_at`, unless neither the user nor the
+    mailbox had an address. The period starts all the same, and the
+    cleanup run's output and log report that no one was warned.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cleanup_warnings")
     rule = models.CharField(_("rule"), max_length=20, choices=Rule.choices)

@@ -421,6 +421,23 @@ def test_first_sync_email_spanish_by_default(owner_client, listed_account, inlin
     assert mailoutbox[0].subject == f"Su buzón {listed_account.email_address} está conectado"
 
 
+@pytest.mark.parametrize(("user_email", "mailbox_address", "expected"), [
+    ("owner@example.test", "ana@example.test", "you will get an email when it is complete"),
+    ("", "ana@example.test", "you will get an email when it is complete"),
+    ("", "", "You can leave this page and come back to follow its progress here."),
+])
+def test_first_sync_message_promises_email_only_with_address(owner_client, owner, listed_account, user_email,
+                                                              mailbox_address, expected):
+    owner.email = user_email
+    owner.save(update_fields=["email"])
+    MailAccount.objects.filter(pk=listed_account.pk).update(email_address=mailbox_address)
+
+    response = owner_client.post(OPTIONS_URL, {"sync_window": "all"}, follow=True)
+
+    [message] = [str(item) for item in response.context["messages"]]
+    assert expected in message
+
+
 def test_sync_options_longer_window_fetches_older(owner_client, listed_account, mailbox_user, dovecot, inline_tasks):
     with dovecot.client(mailbox_user[0]) as imap:
         imap.append("INBOX", make_raw(subject="Antiguo"), msg_time=datetime(2020, 1, 15, 10, 0))

@@ -11,7 +11,6 @@ work in the middle of a test goes through `outside_loop`.
 
 import threading
 from datetime import timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from crm.models import Profile
 from emailsync.models import MailAccount
 from tests.support.browser import launch_chromium
 from tests.support.dovecot import free_port
-from tests.support.mail import make_raw
+from tests.support.mail import mail_to, make_raw
 
 from .conftest import add_address_user, point_presets_at
 
@@ -96,27 +95,6 @@ def log_in(page, live_server, username):
 def screenshot(page, language, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{language}-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def site_mail(settings, smtp_server, trust_test_ca):
-    """Send the site's own mail through the test SMTP server, with STARTTLS and AUTH."""
-    settings.EMAIL_BACKEND = "tests.support.email_backend.TestCaEmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = True
-    settings.EMAIL_HOST_USER = "crm-site@example.test"
-    settings.EMAIL_HOST_PASSWORD = "site-mail-pw"
-    smtp_server.users["crm-site@example.test"] = "site-mail-pw"
-    return smtp_server
-
-
-def mail_to(smtp_server, address, since):
-    """Return the parsed messages the SMTP server received for address after the first `since`."""
-    return [
-        message_from_bytes(received.data, policy=policy.default)
-        for received in smtp_server.messages[since:] if address in received.rcpt_tos
-    ]
 
 
 # --- The whole wizard ----------------------------------------------------------------

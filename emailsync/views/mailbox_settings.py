@@ -20,6 +20,7 @@ from ..forms import (
     FromAddressForm, PresetPasswordForm, ServerDetailsForm, SharingForm, SyncOptionsForm, default_ports_json,
 )
 from ..from_addresses import add_from_address, remove_from_address, set_default_from_address
+from ..notifications import notification_address
 from ..oauth import provider_for_preset
 from ..providers import get_provider
 from ..services import VerificationFailed, group_sharing_policy, update_servers
@@ -218,8 +219,7 @@ def sync_options(request, account):
             queue_sync_now(account, full=reaches_further)
         if setting_up:
             end_setup(request)
-            messages.success(request, _("The first sync has started. You can leave this page: "
-                                        "you will get an email when it is complete."))
+            messages.success(request, first_sync_started_message(request.user, account))
         else:
             messages.success(request, _("The sync options are saved."))
         return redirect("emailsync:mailbox")
@@ -229,6 +229,13 @@ def sync_options(request, account):
         "has_folders": account.folders.exists(), "is_setting_up": is_setting_up(request, account), "section": "sync",
         **wizard_context("sync", request, account),
     })
+
+
+def first_sync_started_message(user, account):
+    """Return the message shown when the first sync starts, which promises an email only when one can be sent."""
+    if notification_address(user, account.email_address):
+        return _("The first sync has started. You can leave this page: you will get an email when it is complete.")
+    return _("The first sync has started. You can leave this page and come back to follow its progress here.")
 
 
 @require_POST

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.apps import apps
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 
@@ -21,7 +22,7 @@ from retention.models import CleanupEvent, CleanupWarning, Rule
 from tests.support import threads
 from tests.support.crm_mail import store_crm_sent
 from tests.support.dovecot import free_port
-from tests.support.mail import make_raw
+from tests.support.mail import mail_to, make_raw
 
 MADRID = ZoneInfo("Europe/Madrid")
 START = datetime(2027, 1, 10, 12, 0, tzinfo=MADRID)
@@ -387,6 +388,130 @@ def test_cleanup_failed_email_retried_next_run(owner_account, clock, mailoutbox,
     assert not unsent.is_user_notified
     assert CleanupEvent.objects.get().is_user_notified
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_cleanup_failed_warning_reported_and_retried(owner_account, clock, mailoutbox, settings):
+    move_to(clock, WARNING_DAY)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+
+    output = run_policy("--apply")
+
+    assert "warn that a rule applies (trial_expired on 2027-02-15)" in output
+    assert "sending the email failed (see the log), a later run retries it" in output
+    assert CleanupWarning.objects.count() == 0
+
+
+# --- Users without an email address ----------------------------------------
+# Email is optional on Django users: `make run`'s admin has none.
+
+# A paid licence that expired on 1 December 2026 is due for cleanup from 1
+# January 2027, before START, so the warning goes out at once and the rule
+# acts a week later.
+PAID_ENDED = date(2026, 12, 1)
+LATE_RULE_DAY = date(2027, 1, 17)
+
+
+@pytest.fixture
+def no_email_account(clock, django_user_model, mailbox_user, connect_account, dovecot):
+    """The mailbox of "bea", a user without an email address whose paid licence expired."""
+    bea = django_user_model.objects.create_user(username="bea", password="secret-pass-1")
+    bea.user_permissions.add(Permission.objects.get(codename="integrate_email"))
+    account = connect_account(bea, *mailbox_user)
+    fill_mailbox(dovecot, mailbox_user[0], account)
+    Licence.objects.create(user=bea, kind=Licence.Kind.PAID, expires_on=PAID_ENDED)
+    return account
+
+
+def remove_mailbox_address(account):
+    MailAccount.objects.filter(pk=account.pk).update(email_address="")
+
+
+@pytest.mark.django_db
+def test_no_email_user_warned_at_mailbox(no_email_account, clock, site_mail):
+    received_before = len(site_mail.messages)
+
+    run_policy("--apply")
+
+    [warning_email] = mail_to(site_mail, no_email_account.email_address, since=received_before)
+    assert warning_email["Subject"].strip() == "Sus correos sincronizados se eliminarán del CRM el 17 de enero de 2027"
+    assert CleanupWarning.objects.get().applies_on == LATE_RULE_DAY
+
+
+@pytest.mark.django_db
+def test_no_email_user_dry_run_matches_apply(no_email_account, clock, mailoutbox):
+    expected = "bea ({}): warn that a rule applies (paid_expired on 2027-01-17)".format(
+        no_email_account.email_address,
+    )
+
+    dry_run = run_policy("--user", "bea", "--verbosity", "2")
+    applied = run_policy("--apply", "--user", "bea", "--verbosity", "2")
+
+    assert expected in dry_run
+    assert expected in applied
+    assert "0 would be cleaned up, 1 would be warned" in dry_run
+    assert "0 cleaned up, 1 warned" in applied
+    assert mailoutbox[0].to == [no_email_account.email_address]
+    assert CleanupWarning.objects.filter(user__username="bea", applies_on=LATE_RULE_DAY).exists()
+
+
+@pytest.mark.django_db
+def test_no_email_user_cleaned_up_after_warning(no_email_account, clock, mailoutbox):
+    run_policy("--apply")
+    move_to(clock, LATE_RULE_DAY)
+
+    output = run_policy("--apply")
+
+    assert "bea (" in output
+    assert "rule paid_expired: 4 synced messages" in output
+    assert not MailAccount.objects.filter(pk=no_email_account.pk).exists()
+    assert CleanupEvent.objects.get().is_user_notified
+    assert [item.to for item in mailoutbox] == [[no_email_account.email_address]] * 2
+
+
+@pytest.mark.django_db
+def test_no_address_warning_reported_in_dry_run(no_email_account, clock, mailoutbox):
+    remove_mailbox_address(no_email_account)
+
+    output = run_policy()
+
+    assert "warn that a rule applies (paid_expired on 2027-01-17)" in output
+    assert "the warning cannot be emailed: the user and the mailbox have no email address" in output
+    assert "Users who cannot be emailed: 1." in output
+
+
+@pytest.mark.django_db
+def test_no_address_warning_period_still_starts(no_email_account, clock, mailoutbox, caplog):
+    remove_mailbox_address(no_email_account)
+    user_id = no_email_account.owner_id
+
+    output = run_policy("--apply")
+
+    assert "warn that a rule applies (paid_expired on 2027-01-17)" in output
+    assert "the warning cannot be emailed: the user and the mailbox have no email address" in output
+    assert "Users who could not be emailed: 1." in output
+    assert mailoutbox == []
+    assert CleanupWarning.objects.get().applies_on == LATE_RULE_DAY
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert f"No address to notify: user={user_id} template=retention/email/cleanup_warning" in warnings
+    [period_line] = [line for line in warnings if line.startswith("Cleanup warning period started without an email")]
+    assert f"user={user_id} " in period_line
+
+
+@pytest.mark.django_db
+def test_no_address_cleanup_acts_and_reports(no_email_account, clock, mailoutbox):
+    remove_mailbox_address(no_email_account)
+    run_policy("--apply")
+    move_to(clock, LATE_RULE_DAY)
+
+    output = run_policy("--apply")
+
+    assert "rule paid_expired: 4 synced messages" in output
+    assert "the user cannot be told: the user and the mailbox have no email address" in output
+    assert not MailAccount.objects.filter(pk=no_email_account.pk).exists()
+    assert not CleanupEvent.objects.get().is_user_notified
+    assert mailoutbox == []
 
 
 # --- Dry run ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import itertools
 import uuid
+from email import message_from_bytes, policy
 
 _sequence = itertools.count(1)
 
@@ -28,3 +29,11 @@ def make_raw(subject="Hello", sender="ana@example.com", to="bob@example.com", cc
         lines += extra_headers.strip("\r\n").split("\n")
     head = "\r\n".join(line.rstrip("\r") for line in lines)
     return (head + "\r\n\r\n" + body.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n").encode("utf-8")
+
+
+def mail_to(smtp_server, address, since=0):
+    """Return the parsed messages the SMTP server received for address after the first `since`."""
+    return [
+        message_from_bytes(received.data, policy=policy.default)
+        for received in smtp_server.messages[since:] if address in received.rcpt_tos
+    ]

@@ -93,6 +93,13 @@ class Report:
             f"{counted.get(Action.FINISH_DEACTIVATION, 0)} interrupted deactivations {verb}finished, "
             f"{counted.get(Action.BUSY, 0)} skipped as busy."
         )
+        unreachable = sum(1 for outcome in outcomes if cleanup.is_user_unreachable(outcome))
+        if unreachable:
+            could = "could not" if apply else "cannot"
+            self.write(
+                f"Users who {could} be emailed: {unreachable}. Neither they nor their mailboxes have an email "
+                "address; add one to each user in the admin."
+            )
         if not apply:
             self.write("Dry run: nothing was changed and no email was sent. Run with --apply to act.")
 
@@ -110,7 +117,7 @@ def describe(outcome):
     if outcome.action == Action.CLEAN_UP:
         text = f"rule {plan.rule}: {describe_counts(counts)}"
     elif outcome.action == Action.WARN:
-        warned = ", ".join(f"{rule} on {day:%Y-%m-%d}" for rule, day in outcome.warnings)
+        warned = ", ".join(f"{rule} on {day:%Y-%m-%d}" for rule, day in outcome.warnings or plan.warnings)
         text = f"warn that a rule applies ({warned}); it would delete {describe_counts(counts)}"
     elif outcome.action == Action.FINISH_DEACTIVATION:
         text = f"finish an interrupted deactivation: {describe_counts(counts)}"
@@ -118,7 +125,21 @@ def describe(outcome):
         text = "skipped, another run or deactivation is deleting this mailbox now"
     else:
         text = "no rule applies"
-    return f"{label}: {text}; next: {describe_dates(plan)}"
+    return f"{label}: {text}{describe_delivery(outcome)}; next: {describe_dates(plan)}"
+
+
+def describe_delivery(outcome):
+    """Return why the user gets no email about the outcome, or "" when they do."""
+    if cleanup.is_user_unreachable(outcome):
+        if outcome.action == Action.WARN:
+            return (
+                "; the warning cannot be emailed: the user and the mailbox have no email address, "
+                "so the rule acts on that date without one"
+            )
+        return "; the user cannot be told: the user and the mailbox have no email address"
+    if outcome.failed_emails:
+        return "; sending the email failed (see the log), a later run retries it"
+    return ""
 
 
 def describe_counts(counts):

@@ -69,8 +69,14 @@ def from_addresses(request, account):
 @account_required
 def from_address_default(request, account, pk):
     from_address = get_object_or_404(account.from_addresses, pk=pk)
-    set_default_from_address(account, from_address)
-    messages.success(request, _("“%(address)s” is now the default From address.") % {"address": from_address.address})
+    try:
+        set_default_from_address(account, from_address)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("“%(address)s” is now the default From address.") % {
+            "address": from_address.address,
+        })
     return redirect("emailsync:from_addresses")
 
 

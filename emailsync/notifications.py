@@ -20,7 +20,7 @@ def user_language(user):
 
 
 def send_to_user(user, template_name, context):
-    """Render templates/<template_name>_subject.txt and _body.txt and send them.
+    """Render templates/<template_name>_subject.txt and _body.txt and send them to user.
 
     Returns True when the mail backend accepted the message. A failure is
     logged, not raised: a notification must never break a sync.
@@ -28,12 +28,21 @@ def send_to_user(user, template_name, context):
     if not user.email:
         logger.warning("No address to notify: user=%s template=%s", user.pk, template_name)
         return False
+    return send_to_address(user, user.email, template_name, context)
+
+
+def send_to_address(user, address, template_name, context):
+    """Render the templates in user's language and send them to address.
+
+    Returns True when the mail backend accepted the message. An OSError
+    (smtplib's and ssl's errors are OSErrors) is logged, not raised.
+    """
     context = {"user": user, "site_url": settings.SITE_URL, **context}
     with translation.override(user_language(user)):
         subject = render_to_string(f"{template_name}_subject.txt", context).strip()
         body = render_to_string(f"{template_name}_body.txt", context)
     try:
-        send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [user.email])
+        send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [address])
     except OSError as exc:
         logger.error("Notification not sent: user=%s template=%s error=%s", user.pk, template_name, exc)
         return False

@@ -2,6 +2,7 @@
 
 import itertools
 import uuid
+from email import message_from_bytes, policy
 
 import pytest
 from django.core.cache import cache
@@ -43,6 +44,27 @@ def point_presets_at(settings, dovecot, smtp_server, keys=("gmail", "icloud", "m
         "smtp_host": smtp_server.host, "smtp_port": smtp_server.port, "smtp_security": "starttls",
     }
     settings.EMAILSYNC_PROVIDER_OVERRIDES = {key: dict(servers) for key in keys}
+
+
+@pytest.fixture
+def site_mail(settings, smtp_server, trust_test_ca):
+    """Send the site's own mail through the test SMTP server, with STARTTLS and AUTH."""
+    settings.EMAIL_BACKEND = "tests.support.email_backend.TestCaEmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = True
+    settings.EMAIL_HOST_USER = "crm-site@example.test"
+    settings.EMAIL_HOST_PASSWORD = "site-mail-pw"
+    smtp_server.users["crm-site@example.test"] = "site-mail-pw"
+    return smtp_server
+
+
+def mail_to(smtp_server, address, since):
+    """Return the parsed messages the SMTP server received for address after the first `since`."""
+    return [
+        message_from_bytes(received.data, policy=policy.default)
+        for received in smtp_server.messages[since:] if address in received.rcpt_tos
+    ]
 
 
 @pytest.fixture

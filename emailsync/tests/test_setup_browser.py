@@ -11,7 +11,6 @@ work in the middle of a test goes through `outside_loop`.
 
 import threading
 from datetime import timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from tests.support.browser import launch_chromium
 from tests.support.dovecot import free_port
 from tests.support.mail import make_raw
 
-from .conftest import add_address_user, point_presets_at
+from .conftest import add_address_user, mail_to, point_presets_at
 
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "test-artifacts" / "screenshots"
 LOGIN_PASSWORD = "secret-pass-1"  # the root conftest's personas
@@ -98,27 +97,6 @@ def screenshot(page, language, name):
     page.screenshot(path=str(SCREENSHOTS / f"{language}-{name}.png"), full_page=True)
 
 
-@pytest.fixture
-def site_mail(settings, smtp_server, trust_test_ca):
-    """Send the site's own mail through the test SMTP server, with STARTTLS and AUTH."""
-    settings.EMAIL_BACKEND = "tests.support.email_backend.TestCaEmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = True
-    settings.EMAIL_HOST_USER = "crm-site@example.test"
-    settings.EMAIL_HOST_PASSWORD = "site-mail-pw"
-    smtp_server.users["crm-site@example.test"] = "site-mail-pw"
-    return smtp_server
-
-
-def mail_to(smtp_server, address, since):
-    """Return the parsed messages the SMTP server received for address after the first `since`."""
-    return [
-        message_from_bytes(received.data, policy=policy.default)
-        for received in smtp_server.messages[since:] if address in received.rcpt_tos
-    ]
-
-
 # --- The whole wizard ----------------------------------------------------------------
 
 
@@ -144,6 +122,7 @@ def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, 
     page.fill("#id_address", "ventas@example.test")
     page.click("#add-from-heading ~ form button[type=submit]")
     page.wait_for_selector('tr[data-address="ventas@example.test"]')
+    assert page.is_visible('tr[data-address="ventas@example.test"] [data-state="unconfirmed"]')
     screenshot(page, language, "03-from-addresses")
     page.click("main a.btn-primary[href$='/mailbox/servers/']")
 
@@ -179,6 +158,7 @@ def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, 
     # Unfolding the encoded Subject header leaves the folding space in front.
     subjects = [message["Subject"].strip() for message in confirmations]
     assert subjects == [TEXTS[language]["subject"].format(address=address)]
+    assert len(mail_to(site_mail, "ventas@example.test", since=mail_before)) == 1
 
 
 def open_email_configuration(page):

@@ -247,7 +247,9 @@ class AccountPartInline(admin.TabularInline):
 
 class FromAddressInline(AccountPartInline):
     model = FromAddress
-    fields = ["address", "display_name", "is_default"]
+    fields = ["address", "display_name", "is_default", "confirmed_at"]
+    # Only the owner confirms, by the link emailed to the alias.
+    readonly_fields = ["confirmed_at"]
 
 
 class SharingExclusionInline(AccountPartInline):

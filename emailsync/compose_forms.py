@@ -95,6 +95,30 @@ class MultipleFileField(forms.FileField):
 
 
 class FromAddressField(forms.ModelChoiceField):
+    """A confirmed From address of the mailbox.
+
+    `unconfirmed` contains the mailbox's aliases that wait for confirmation,
+    so that choosing one gets an error saying so rather than the generic
+    "not one of the available choices".
+    """
+
+    unconfirmed = FromAddress.objects.none()
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if error.code != "invalid_choice":
+                raise
+            pending = self.unconfirmed.filter(pk=value).first() if str(value).isdigit() else None
+            if pending is None:
+                raise
+            raise ValidationError(
+                _("“%(address)s” is waiting for confirmation. Open the link sent to that address, "
+                  "or send a new one from the From addresses page."),
+                code="unconfirmed", params={"address": pending.address},
+            ) from None
+
     def label_from_instance(self, from_address):
         if from_address.display_name:
             return f"{from_address.display_name} <{from_address.address}>"
@@ -136,8 +160,9 @@ class ComposeForm(forms.Form):
 
     def __init__(self, *args, account, extra_addresses=(), draft_attachments=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from_addresses = account.from_addresses.order_by("-is_default", "address")
+        from_addresses = account.from_addresses.confirmed().order_by("-is_default", "address")
         self.fields["from_address"].queryset = from_addresses
+        self.fields["from_address"].unconfirmed = account.from_addresses.filter(confirmed_at__isnull=True)
         self.fields["from_address"].initial = from_addresses.first()
         self.extra_addresses = {normalize_address(address): (name, address) for name, address in extra_addresses}
         self.fields["also_to"].choices = [(address, address) for _name, address in extra_addresses]

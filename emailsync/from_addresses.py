@@ -2,13 +2,15 @@
 
 Exactly one of them is the default, which the message form preselects.
 The mailbox's own address stays in the list, because the sync recognises
-sent mail by these addresses.
+sent mail by these addresses. An alias counts only after its owner
+confirms it (see from_address_confirmation).
 """
 
 import logging
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.addresses import normalize_address
@@ -19,18 +21,23 @@ logger = logging.getLogger(__name__)
 
 
 def add_from_address(account, address, display_name=""):
-    """Add an alias; the first address of an account becomes its default.
+    """Add an alias, unconfirmed unless it is the mailbox's own address.
 
-    Raises ValidationError when the address is already in the list.
+    The first address of an account becomes its default once it is
+    confirmed. Raises ValidationError when the address is already in the
+    list.
     """
     normalized = normalize_address(address)
     if account.from_addresses.filter(address_normalized=normalized).exists():
         raise _duplicate(address)
-    is_first = not account.from_addresses.exists()
+    # Connecting the mailbox already proved its own address.
+    confirmed_at = timezone.now() if normalized == account.email_normalized else None
+    is_default = confirmed_at is not None and not account.from_addresses.exists()
     try:
         with transaction.atomic():
             from_address = FromAddress.objects.create(
-                account=account, address=address, display_name=display_name, is_default=is_first,
+                account=account, address=address, display_name=display_name, is_default=is_default,
+                confirmed_at=confirmed_at,
             )
     except IntegrityError:
         # The same address added twice at once, e.g. a double click.
@@ -66,6 +73,15 @@ def remove_from_address(account, from_address):
 
 
 def set_default_from_address(account, from_address):
+    """Make from_address the one the message form preselects.
+
+    Raises ValidationError when from_address is not confirmed yet.
+    """
+    if not from_address.is_confirmed:
+        raise ValidationError(
+            _("“%(address)s” is waiting for confirmation. Open the link sent to it, then make it the default."),
+            code="unconfirmed", params={"address": from_address.address},
+        )
     with transaction.atomic():
         account.from_addresses.exclude(pk=from_address.pk).update(is_default=False)
         account.from_addresses.filter(pk=from_address.pk).update(is_default=True)

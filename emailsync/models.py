@@ -171,9 +171,13 @@ class MailAccount(models.Model):
         return self.smtp_login
 
     def own_addresses(self):
-        """Return the normalised addresses that mean "this mailbox sent it"."""
+        """Return the normalised addresses that mean "this mailbox sent it".
+
+        Unconfirmed aliases are left out, so an address the owner merely
+        typed in cannot turn received mail into sent mail.
+        """
         addresses = {self.email_normalized}
-        addresses.update(self.from_addresses.values_list("address_normalized", flat=True))
+        addresses.update(self.from_addresses.confirmed().values_list("address_normalized", flat=True))
         return addresses
 
     @property
@@ -181,14 +185,29 @@ class MailAccount(models.Model):
         return self.incoming_protocol == Protocol.IMAP
 
 
+class FromAddressQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(confirmed_at__isnull=False)
+
+
 class FromAddress(models.Model):
-    """An address the owner may send from (the mailbox's own or an alias)."""
+    """An address the owner may send from (the mailbox's own or an alias).
+
+    An alias counts only once confirmed. Until then it cannot be chosen as
+    the sender or the default, and it is not one of the mailbox's own
+    addresses.
+    """
 
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="from_addresses")
     address = models.EmailField(_("address"), max_length=254)
     address_normalized = models.CharField(max_length=254, editable=False)
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
     is_default = models.BooleanField(_("default"), default=False)
+    # Set when the owner opens the link emailed to the alias. The mailbox's
+    # own address is confirmed when the mailbox is connected.
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
+
+    objects = FromAddressQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("From address")
@@ -205,6 +224,10 @@ class FromAddress(models.Model):
         self.address = self.address.strip()
         self.address_normalized = normalize_address(self.address)
         super().save(*args, **kwargs)
+
+    @property
+    def is_confirmed(self):
+        return self.confirmed_at is not None
 
 
 class SharingExclusion(models.Model):

@@ -52,7 +52,14 @@ def send_to_user(user, template_name, context, mailbox_address=""):
     if not address:
         logger.warning("No address to notify: user=%s template=%s", user.pk, template_name)
         return Delivery.NO_ADDRESS
+    return send_to_address(user, address, template_name, context)
 
+
+def send_to_address(user, address, template_name, context):
+    """Render the templates in user's language and send them to address; return a Delivery.
+
+    An OSError (smtplib's and ssl's errors are OSErrors) is logged, not raised.
+    """
     context = {"user": user, "site_url": settings.SITE_URL, **context}
     with translation.override(user_language(user)):
         subject = render_to_string(f"{template_name}_subject.txt", context).strip()
@@ -62,8 +69,8 @@ def send_to_user(user, template_name, context, mailbox_address=""):
     except OSError as exc:
         logger.error("Notification not sent: user=%s template=%s error=%s", user.pk, template_name, exc)
         return Delivery.FAILED
-    logger.info("Notification sent: user=%s template=%s to_mailbox=%s", user.pk, template_name,
-                address != (user.email or "").strip())
+    logger.info("Notification sent: user=%s template=%s to_user_email=%s", user.pk, template_name,
+                address == (user.email or "").strip())
     return Delivery.SENT
 
 

@@ -106,13 +106,14 @@ def send_draft(user, draft, replied=None):
     """Send `draft` from `user`'s mailbox and return a SendResult.
 
     `replied` is the stored message this one replies to, if any. Raises
-    SendingUnavailable, PermissionDenied (a From address that is not the
-    mailbox's) or MailError; nothing is stored unless the SMTP server
-    accepted the message.
+    SendingUnavailable, PermissionDenied (a From address that is not a
+    confirmed one of the mailbox) or MailError; nothing is stored unless
+    the SMTP server accepted the message.
     """
     account = sending_account(user)
-    if not account.from_addresses.filter(address_normalized=normalize_address(draft.sender[1])).exists():
-        raise PermissionDenied("From address not of this mailbox")
+    sender = normalize_address(draft.sender[1])
+    if not account.from_addresses.confirmed().filter(address_normalized=sender).exists():
+        raise PermissionDenied("From address not a confirmed one of this mailbox")
     earlier = find_earlier_send(user, draft.token)
     if earlier is not None:
         return SendResult(message=earlier, is_repeat=True)

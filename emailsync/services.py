@@ -82,7 +82,9 @@ def connect_mailbox(owner, email_address, incoming, outgoing, *, provider="custo
     try:
         with transaction.atomic():
             account.save()
-            FromAddress.objects.create(account=account, address=email_address, is_default=True)
+            FromAddress.objects.create(
+                account=account, address=email_address, is_default=True, confirmed_at=timezone.now(),
+            )
             relinked = Message.objects.filter(
                 owner=owner, account__isnull=True, origin=Message.Origin.CRM,
             ).update(account=account)

@@ -1,6 +1,8 @@
 from django.urls import include, path, register_converter
 
-from .views import compose, deactivation, links, mailbox, mailbox_settings, messages, oauth, setup
+from .views import (
+    compose, deactivation, from_address_confirmation, links, mailbox, mailbox_settings, messages, oauth, setup,
+)
 
 
 class PartPositionConverter:
@@ -34,6 +36,9 @@ settings_urlpatterns = [
     path("mailbox/from/", mailbox_settings.from_addresses, name="from_addresses"),
     path("mailbox/from/<int:pk>/default/", mailbox_settings.from_address_default, name="from_address_default"),
     path("mailbox/from/<int:pk>/remove/", mailbox_settings.from_address_remove, name="from_address_remove"),
+    path("mailbox/from/<int:pk>/resend/", from_address_confirmation.from_address_resend, name="from_address_resend"),
+    path("mailbox/from/confirm/<str:token>/", from_address_confirmation.from_address_confirm,
+         name="from_address_confirm"),
     path("mailbox/servers/", mailbox_settings.server_details, name="server_details"),
     path("mailbox/servers/edit/", mailbox_settings.server_edit, name="server_edit"),
     path("mailbox/sharing/", mailbox_settings.sharing, name="sharing"),

@@ -180,6 +180,14 @@ EMAILSYNC_SYNC_INTERVAL_MINUTES = env.int("EMAILSYNC_SYNC_INTERVAL_MINUTES", def
 # user may run per window, and the window's length in seconds.
 EMAILSYNC_CHECK_RATE_LIMIT = env.int("EMAILSYNC_CHECK_RATE_LIMIT", default=10)
 EMAILSYNC_CHECK_RATE_WINDOW = env.int("EMAILSYNC_CHECK_RATE_WINDOW", default=600)
+# Days a link that confirms a From alias stays valid.
+EMAILSYNC_CONFIRMATION_LINK_DAYS = env.int("EMAILSYNC_CONFIRMATION_LINK_DAYS", default=3)
+# Seconds before one alias may get another confirmation email, and the
+# confirmation emails one user may send to all their aliases per window
+# (seconds).
+EMAILSYNC_CONFIRMATION_RESEND_SECONDS = env.int("EMAILSYNC_CONFIRMATION_RESEND_SECONDS", default=60)
+EMAILSYNC_CONFIRMATION_EMAIL_LIMIT = env.int("EMAILSYNC_CONFIRMATION_EMAIL_LIMIT", default=20)
+EMAILSYNC_CONFIRMATION_EMAIL_WINDOW = env.int("EMAILSYNC_CONFIRMATION_EMAIL_WINDOW", default=3600)
 # Minutes the scheduler leaves a newly connected mailbox alone while its
 # owner chooses the first sync's options; the last setup page starts the
 # sync at once, and an abandoned setup syncs with the defaults afterwards.

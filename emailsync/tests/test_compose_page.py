@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Contact, Lead
 from emailsync.models import FromAddress, MailAccount, Message
@@ -43,7 +44,9 @@ def test_compose_quotes_name_with_comma(owner_client, account, owner):
 
 
 def test_compose_preselects_default_from(owner_client, account):
-    FromAddress.objects.create(account=account, address="alias@example.test", display_name="Ventas")
+    FromAddress.objects.create(
+        account=account, address="alias@example.test", display_name="Ventas", confirmed_at=timezone.now(),
+    )
     record = Lead.objects.create(owner=account.owner, last_name="Pérez", email="p@acme.example")
 
     form = owner_client.get(compose_url(record)).context["form"]
@@ -62,7 +65,9 @@ def test_selected_secondary_address_receives(owner_client, account, contact, smt
 
 
 def test_send_from_alias_address(owner_client, account, contact, smtp_server):
-    alias = FromAddress.objects.create(account=account, address="ventas@example.test", display_name="Ventas")
+    alias = FromAddress.objects.create(
+        account=account, address="ventas@example.test", display_name="Ventas", confirmed_at=timezone.now(),
+    )
     data = compose_data(account, from_address=alias.pk)
 
     owner_client.post(compose_url(contact), data)

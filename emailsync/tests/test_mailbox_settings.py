@@ -6,6 +6,7 @@ import pytest
 from conftest import add_mailbox_user
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from emailsync import errors
 from emailsync.accounts import record_error
@@ -74,7 +75,7 @@ def test_from_address_duplicate_rejected(owner_client, account):
 
 
 def test_from_address_made_default(owner_client, account):
-    alias = FromAddress.objects.create(account=account, address="ventas@example.test")
+    alias = FromAddress.objects.create(account=account, address="ventas@example.test", confirmed_at=timezone.now())
 
     owner_client.post(reverse("emailsync:from_address_default", args=[alias.pk]))
 
@@ -99,7 +100,7 @@ def test_default_from_address_not_removed(owner_client, account):
 
 def test_own_address_not_removed_when_not_default(owner_client, account):
     own = account.from_addresses.get()
-    alias = FromAddress.objects.create(account=account, address="ventas@example.test")
+    alias = FromAddress.objects.create(account=account, address="ventas@example.test", confirmed_at=timezone.now())
     owner_client.post(reverse("emailsync:from_address_default", args=[alias.pk]))
 
     owner_client.post(reverse("emailsync:from_address_remove", args=[own.pk]))

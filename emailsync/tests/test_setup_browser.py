@@ -122,6 +122,7 @@ def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, 
     page.fill("#id_address", "ventas@example.test")
     page.click("#add-from-heading ~ form button[type=submit]")
     page.wait_for_selector('tr[data-address="ventas@example.test"]')
+    assert page.is_visible('tr[data-address="ventas@example.test"] [data-state="unconfirmed"]')
     screenshot(page, language, "03-from-addresses")
     page.click("main a.btn-primary[href$='/mailbox/servers/']")
 
@@ -157,6 +158,7 @@ def test_browser_custom_imap_end_to_end(live_server, owner, teammate, language, 
     # Unfolding the encoded Subject header leaves the folding space in front.
     subjects = [message["Subject"].strip() for message in confirmations]
     assert subjects == [TEXTS[language]["subject"].format(address=address)]
+    assert len(mail_to(site_mail, "ventas@example.test", since=mail_before)) == 1
 
 
 def open_email_configuration(page):

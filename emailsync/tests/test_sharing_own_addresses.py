@@ -7,6 +7,7 @@ a shared mailbox whole, including mail that involves no customer.
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Contact, Lead
 from crm.tests.helpers import make_account
@@ -22,7 +23,7 @@ SECRET = "diagnósticoreservado"
 @pytest.fixture
 def mailbox(owner):
     account = make_account(owner, SharingMode.PUBLIC, SharingLevel.FULL)
-    FromAddress.objects.create(account=account, address="ventas@crm.example")
+    FromAddress.objects.create(account=account, address="ventas@crm.example", confirmed_at=timezone.now())
     customer = store_raw(account, raw_with_attachment(
         "Oferta", "Lucía <lucia@acme.example>", account.email_address, "Precio acordado",
         message_id="<offer@acme.example>",

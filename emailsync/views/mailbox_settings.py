@@ -19,6 +19,7 @@ from ..errors import MailError
 from ..forms import (
     FromAddressForm, PresetPasswordForm, ServerDetailsForm, SharingForm, SyncOptionsForm, default_ports_json,
 )
+from ..from_address_confirmation import send_confirmation
 from ..from_addresses import add_from_address, remove_from_address, set_default_from_address
 from ..notifications import notification_address
 from ..oauth import provider_for_preset
@@ -31,6 +32,7 @@ from ..sharing_setting import replace_exclusions, update_sharing
 from ..verify import ServerSettings
 from .access import account_required, end_setup, is_setting_up, wizard_context
 from .checks import add_check_error, custom_error_field, help_for_failure, preset_error_field
+from .from_address_confirmation import report_delivery
 from .setup import rate_limit_message
 
 logger = logging.getLogger(__name__)
@@ -49,15 +51,17 @@ def _done(request, account, next_step, message):
 
 @account_required
 def from_addresses(request, account):
-    """List the From addresses and add one."""
+    """List the From addresses and add one, emailing it a confirmation link."""
     form = FromAddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            add_from_address(account, form.cleaned_data["address"], form.cleaned_data["display_name"])
+            from_address = add_from_address(account, form.cleaned_data["address"], form.cleaned_data["display_name"])
         except ValidationError as error:
             form.add_error("address", error)
         else:
-            messages.success(request, _("“%(address)s” was added.") % {"address": form.cleaned_data["address"]})
+            messages.success(request, _("“%(address)s” was added.") % {"address": from_address.address})
+            if not from_address.is_confirmed:
+                report_delivery(request, from_address, *send_confirmation(request.user, from_address))
             return redirect("emailsync:from_addresses")
 
     return render(request, "emailsync/mailbox/from_addresses.html", {
@@ -70,8 +74,14 @@ def from_addresses(request, account):
 @account_required
 def from_address_default(request, account, pk):
     from_address = get_object_or_404(account.from_addresses, pk=pk)
-    set_default_from_address(account, from_address)
-    messages.success(request, _("“%(address)s” is now the default From address.") % {"address": from_address.address})
+    try:
+        set_default_from_address(account, from_address)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("“%(address)s” is now the default From address.") % {
+            "address": from_address.address,
+        })
     return redirect("emailsync:from_addresses")
 
 

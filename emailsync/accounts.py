@@ -10,9 +10,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import crypto, errors
 from .errors import MailError
@@ -23,6 +25,13 @@ from .models import MailAccount
 logger = logging.getLogger(__name__)
 
 MAX_AUTH_FAILURES = 3
+
+# The MailAccount fields that decide where a stored password is sent. After
+# a change to any of them the stored password is not reused, because a user
+# who may edit the servers without knowing the password could otherwise have
+# it sent to a server of their own.
+INCOMING_DESTINATION_FIELDS = ("incoming_host", "incoming_port", "incoming_security", "incoming_login")
+OUTGOING_DESTINATION_FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_login")
 
 
 def incoming_credentials(account):
@@ -201,6 +210,37 @@ def change_password(account, password, smtp_password=None, also_save=()):
     account.save(update_fields=fields)
     if account.status == MailAccount.Status.PAUSED and account.pause_reason in errors.AUTH_CODES:
         resume(account)
+
+
+def passwords_to_retype(changed, smtp_same_credentials):
+    """Return which stored passwords a change to the fields `changed` makes unusable.
+
+    `changed` contains MailAccount field names, and `smtp_same_credentials`
+    is its value after the change. The result maps "incoming" and "smtp" to
+    the changed fields that require that password to be typed again. While
+    the outgoing server uses the same credentials it is sent the incoming
+    password, so a change to it requires the incoming one.
+    """
+    retype = {}
+    incoming = [name for name in INCOMING_DESTINATION_FIELDS if name in changed]
+    if incoming:
+        retype["incoming"] = incoming
+    # The outgoing username is not used while the credentials are shared.
+    ignored = {"smtp_login"} if smtp_same_credentials else set()
+    outgoing = [name for name in OUTGOING_DESTINATION_FIELDS if name in changed and name not in ignored]
+    if outgoing:
+        retype.setdefault("incoming" if smtp_same_credentials else "smtp", []).extend(outgoing)
+    return retype
+
+
+def retype_password_error(field_names):
+    """Return the form error that requests the password again after a change to `field_names`."""
+    labels = ", ".join(str(MailAccount._meta.get_field(name).verbose_name) for name in field_names)
+    return ValidationError(
+        _("The stored password is not reused after a change to these fields: %(fields)s. "
+          "Enter the password again."),
+        code="password_required", params={"fields": labels},
+    )
 
 
 def _drop_oauth_grant(account):

@@ -8,7 +8,10 @@ a query.
 
 Stored secrets never reach a page. The encrypted fields are in no form,
 list or read-only display, and a password is replaced only by typing a new
-one into a field that encrypts it on save.
+one into a field that encrypts it on save. Nor are they sent to a server
+they were not entered for: a change to a server, port, security or
+username needs the password typed again, and the servers of a mailbox that
+signs in with its provider are read-only.
 
 Message content (subject, addresses, bodies, attachments, raw bytes) is
 shown to superusers only, and so is searching or filtering by it, because
@@ -192,14 +195,18 @@ class MailAccountAdminForm(forms.ModelForm):
     new_incoming_password = forms.CharField(
         label=_("New incoming server password"), required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Type a new password to replace the stored one. Leave empty to keep it."),
+        help_text=_(
+            "Type a new password to replace the stored one. Leave empty to keep it, unless you change "
+            "a server, port, security or username."
+        ),
     )
     new_smtp_password = forms.CharField(
         label=_("New outgoing server password"), required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_(
             "Used only when the outgoing server does not use the same credentials. "
-            "Leave empty to keep the stored one."
+            "Leave empty to keep the stored one, unless you change the outgoing server, port, security "
+            "or username."
         ),
     )
 
@@ -219,7 +226,21 @@ class MailAccountAdminForm(forms.ModelForm):
             port = cleaned.get(field)
             if port is not None and not 1 <= port <= 65535:
                 self.add_error(field, _("A port number is between 1 and 65535; %(port)s is not.") % {"port": port})
+        self.require_passwords_for_new_servers(cleaned)
         return cleaned
+
+    def require_passwords_for_new_servers(self, cleaned):
+        """Ask for the password again when a field that decides where it is sent changes.
+
+        The server fields of a mailbox that signs in with its provider are
+        read-only, so they never count as changed here.
+        """
+        same_credentials = cleaned.get("smtp_same_credentials", self.instance.smtp_same_credentials)
+        retype = accounts.passwords_to_retype(set(self.changed_data), same_credentials)
+        for password, changed_fields in retype.items():
+            field = f"new_{password}_password"
+            if not cleaned.get(field):
+                self.add_error(field, accounts.retype_password_error(changed_fields))
 
 
 class AccountPartInline(admin.TabularInline):
@@ -322,8 +343,10 @@ class MailAccountAdmin(admin.ModelAdmin):
     actions = [sync_now, pause_sync, resume_sync, deactivate_mailboxes]
     inlines = [FromAddressInline, SharingExclusionInline, FolderInline]
     autocomplete_fields = ["shared_users", "shared_groups"]
+    # The sign-in method changes only on the owner's pages: the provider's
+    # sign-in sets OAuth 2.0, and a new password there replaces it.
     readonly_fields = [
-        "owner", "status", "pause_reason_text", "incoming_password_state", "smtp_password_state",
+        "owner", "auth_method", "status", "pause_reason_text", "incoming_password_state", "smtp_password_state",
         "oauth_token_state", "last_error_text", "last_error_detail", "last_error_at", "last_synced_at",
         "first_synced_at", "sync_started_at", "progress", "consecutive_auth_failures", "consecutive_failures",
         "next_attempt_at", "lease_owner", "lease_expires_at", "created_at", "updated_at", "sync_history",
@@ -347,8 +370,21 @@ class MailAccountAdmin(admin.ModelAdmin):
         (_("Sharing"), {"fields": ["sharing_mode", "sharing_level", "shared_users", "shared_groups"]}),
     ]
 
+    # The provider fixes the servers of a mailbox that signs in with it, and
+    # its access token must not be sent anywhere else.
+    oauth_server_fields = [
+        "provider", "incoming_protocol", "incoming_host", "incoming_port", "incoming_security", "incoming_login",
+        "smtp_host", "smtp_port", "smtp_security", "smtp_same_credentials", "smtp_login",
+    ]
+
     def get_queryset(self, request):
         return with_sync_counts(super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.auth_method == MailAccount.AuthMethod.OAUTH2:
+            fields += self.oauth_server_fields
+        return fields
 
     def get_fieldsets(self, request, obj=None):
         """Show a mailbox that signs in with its provider without password fields.

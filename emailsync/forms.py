@@ -271,7 +271,10 @@ class ServerForm(forms.Form):
         if not self.passwords_required:
             self.fields["incoming_password"].required = False
             for name in ("incoming_password", "smtp_password"):
-                self.fields[name].help_text = _("Leave it empty to keep the saved password.")
+                self.fields[name].help_text = _(
+                    "Leave it empty to keep the saved password. Enter it again after changing "
+                    "a server name, port, security or username."
+                )
 
     def clean(self):
         cleaned_data = super().clean()
@@ -337,7 +340,11 @@ class CustomServerForm(ServerForm):
 
 
 class ServerDetailsForm(ServerForm):
-    """Edit the servers of a connected custom mailbox; empty passwords keep the saved ones."""
+    """Edit the servers of a connected custom mailbox; empty passwords keep the saved ones.
+
+    A saved password is kept only while its server stays the same: the
+    view requires it again after a change (services.missing_passwords).
+    """
 
     passwords_required = False
 

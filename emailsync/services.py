@@ -146,12 +146,17 @@ def group_sharing_policy(user):
 def update_servers(account, incoming, outgoing, *, smtp_same_credentials):
     """Check new server details for real, then save them on account.
 
-    An empty password keeps the stored one. Nothing changes unless every
-    step of the check succeeds. An account paused because its login kept
-    failing resumes. Raises PermissionDenied, ValidationError (a blank
-    password whose stored value cannot be read) or VerificationFailed.
+    An empty password keeps the stored one, unless a field that decides
+    where it is sent changes (see accounts.passwords_to_retype). Nothing
+    changes unless every step of the check succeeds. An account paused
+    because its login kept failing resumes. Raises PermissionDenied,
+    ValidationError (a blank password that may not be reused, or whose
+    stored value cannot be read) or VerificationFailed.
     """
     require_permission(account.owner)
+    missing = missing_passwords(account, incoming, outgoing, smtp_same_credentials=smtp_same_credentials)
+    if missing:
+        raise next(iter(missing.values()))
     incoming = _with_stored_password(incoming, account.get_incoming_password)
     if smtp_same_credentials:
         outgoing = replace(outgoing, login=incoming.login, password=incoming.password)
@@ -181,6 +186,28 @@ def update_servers(account, incoming, outgoing, *, smtp_same_credentials):
         account.pk, was_paused and account.status == MailAccount.Status.ACTIVE,
     )
     return account
+
+
+def missing_passwords(account, incoming, outgoing, *, smtp_same_credentials):
+    """Return the form errors of the passwords that must be typed for these server details.
+
+    The result maps "incoming" and "smtp" to a ValidationError when a field
+    that decides where that stored password is sent changes and the
+    password is blank. It is empty when the stored passwords may be reused.
+    """
+    new_values = {
+        "incoming_host": incoming.host, "incoming_port": incoming.port, "incoming_security": incoming.security,
+        "incoming_login": incoming.login, "smtp_host": outgoing.host, "smtp_port": outgoing.port,
+        "smtp_security": outgoing.security, "smtp_same_credentials": smtp_same_credentials,
+        "smtp_login": "" if smtp_same_credentials else outgoing.login,
+    }
+    changed = {name for name, value in new_values.items() if getattr(account, name) != value}
+    typed = {"incoming": incoming.password, "smtp": outgoing.password}
+    return {
+        password: accounts.retype_password_error(fields)
+        for password, fields in accounts.passwords_to_retype(changed, smtp_same_credentials).items()
+        if not typed[password]
+    }
 
 
 def _with_stored_password(server, read_stored):

@@ -206,6 +206,8 @@ def change_form_data(account, **fields):
         "smtp_login": account.smtp_login, "sharing_mode": account.sharing_mode,
         "sharing_level": account.sharing_level, "new_incoming_password": "", "new_smtp_password": "",
     }
+    if account.smtp_same_credentials:
+        data["smtp_same_credentials"] = "on"
     for prefix in ("from_addresses", "sharing_exclusions", "folders"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(fields)
@@ -216,11 +218,11 @@ def test_change_form_keeps_passwords_when_left_empty(client, operator, owner):
     account = make_mailbox(owner)
     before = secrets_of(account)
 
-    response = login(client, operator).post(change_url(account), change_form_data(account, incoming_port=143))
+    response = login(client, operator).post(change_url(account), change_form_data(account, sync_window_days=30))
 
     account.refresh_from_db()
     assert response.status_code == 302
-    assert account.incoming_port == 143
+    assert account.sync_window_days == 30
     assert secrets_of(account) == before
 
 
@@ -474,12 +476,12 @@ def test_change_form_keeps_state_written_during_save(client, operator, owner):
 
     pre_save.connect(sync_pauses_meanwhile, sender=MailAccount)
     try:
-        login(client, operator).post(change_url(account), change_form_data(account, incoming_port=143))
+        login(client, operator).post(change_url(account), change_form_data(account, sync_window_days=30))
     finally:
         pre_save.disconnect(sync_pauses_meanwhile, sender=MailAccount)
 
     account.refresh_from_db()
-    assert account.incoming_port == 143
+    assert account.sync_window_days == 30
     assert account.status == MailAccount.Status.PAUSED
     assert account.last_error_code == errors.AUTH_FAILED
 

@@ -148,17 +148,76 @@ def test_server_details_page_hides_password(owner_client, account, mailbox_user)
     assert mailbox_user[1] not in content
 
 
-def test_server_change_with_blank_password_keeps_it(owner_client, account, mailbox_user, dovecot, smtp_server):
-    data = server_data(account, dovecot, smtp_server, incoming_port=dovecot.imap_port, incoming_security="starttls")
-    owner_client.post(SERVER_EDIT_URL, {**data, "incoming_host": "localhost"})
+def test_server_change_with_blank_password_keeps_it(owner_client, account, mailbox_user, dovecot, smtp_server,
+                                                    smtp_user):
+    # Only the outgoing server changes, so the stored incoming password may be reused.
+    smtp_login, smtp_password = smtp_user
+    data = server_data(account, dovecot, smtp_server, smtp_same_credentials=None, smtp_login=smtp_login,
+                       smtp_password=smtp_password)
+
+    response = owner_client.post(SERVER_EDIT_URL, {**data, "smtp_host": "localhost"})
 
     account = reload(account)
+    assert response.status_code == 302
+    assert account.smtp_host == "localhost"
+    assert account.get_incoming_password() == mailbox_user[1]
+
+
+@pytest.mark.parametrize(("changes", "field", "label"), [
+    ({"incoming_host": "localhost"}, "incoming_password", "incoming server"),
+    ({"incoming_login": "someone-else"}, "incoming_password", "incoming username"),
+    ({"smtp_host": "localhost"}, "incoming_password", "outgoing server"),
+    ({"smtp_same_credentials": None, "smtp_login": "someone-else"}, "smtp_password",
+     "use the same credentials for the outgoing server, outgoing username"),
+])
+def test_server_change_with_blank_password_rejected(owner_client, account, dovecot, smtp_server, changes, field,
+                                                    label):
+    auth_attempts = smtp_server.auth_attempts
+
+    response = owner_client.post(SERVER_EDIT_URL, server_data(account, dovecot, smtp_server, **changes))
+
+    assert response.status_code == 200
+    assert f"after a change to these fields: {label}." in str(response.context["form"].errors[field])
+    assert smtp_server.auth_attempts == auth_attempts
+    assert reload(account).incoming_host == account.incoming_host
+    assert reload(account).smtp_host == account.smtp_host
+
+
+def test_server_change_with_typed_password_saved(owner_client, account, mailbox_user, dovecot, smtp_server):
+    data = server_data(account, dovecot, smtp_server, incoming_host="localhost", incoming_password=mailbox_user[1])
+
+    response = owner_client.post(SERVER_EDIT_URL, data)
+
+    account = reload(account)
+    assert response.status_code == 302
     assert account.incoming_host == "localhost"
     assert account.get_incoming_password() == mailbox_user[1]
 
 
-def test_server_change_checked_before_saving(owner_client, account, dovecot, smtp_server):
-    data = server_data(account, dovecot, smtp_server, incoming_port=free_port())
+def test_update_servers_withholds_stored_password(account, dovecot):
+    from django.core.exceptions import ValidationError
+
+    from emailsync.services import update_servers
+    from emailsync.verify import ServerSettings
+    from tests.support.proxy import Proxy
+
+    relay = Proxy(dovecot.host, dovecot.imap_port).start()
+    try:
+        incoming = ServerSettings("imap", relay.host, relay.port, "starttls", account.incoming_login, "")
+        outgoing = ServerSettings("smtp", account.smtp_host, account.smtp_port, account.smtp_security,
+                                  account.incoming_login, "")
+        with pytest.raises(ValidationError) as raised:
+            update_servers(account, incoming, outgoing, smtp_same_credentials=True)
+    finally:
+        relay.stop()
+
+    assert raised.value.code == "password_required"
+    assert relay.connections == 0
+    assert reload(account).incoming_port == dovecot.imap_port
+
+
+def test_server_change_checked_before_saving(owner_client, account, mailbox_user, dovecot, smtp_server):
+    data = server_data(account, dovecot, smtp_server, incoming_port=free_port(), incoming_password=mailbox_user[1])
 
     response = owner_client.post(SERVER_EDIT_URL, data)
 
@@ -167,10 +226,12 @@ def test_server_change_checked_before_saving(owner_client, account, dovecot, smt
     assert reload(account).incoming_port == dovecot.imap_port
 
 
-def test_server_change_over_rate_limit_is_form_error(owner_client, account, dovecot, smtp_server, settings):
+def test_server_change_over_rate_limit_is_form_error(owner_client, account, mailbox_user, dovecot, smtp_server,
+                                                    settings):
     settings.EMAILSYNC_CHECK_RATE_LIMIT = 0
+    data = server_data(account, dovecot, smtp_server, incoming_port=1, incoming_password=mailbox_user[1])
 
-    response = owner_client.post(SERVER_EDIT_URL, server_data(account, dovecot, smtp_server, incoming_port=1))
+    response = owner_client.post(SERVER_EDIT_URL, data)
 
     assert response.status_code == 200
     assert "10 minutes" in str(response.context["form"].non_field_errors())

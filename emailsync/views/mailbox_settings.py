@@ -24,7 +24,7 @@ from ..from_addresses import add_from_address, remove_from_address, set_default_
 from ..notifications import notification_address
 from ..oauth import provider_for_preset
 from ..providers import get_provider
-from ..services import VerificationFailed, group_sharing_policy, update_servers
+from ..services import VerificationFailed, group_sharing_policy, missing_passwords, update_servers
 from ..sync_options import (
     account_is_gmail, queue_sync_now, refresh_folder_list, update_sync_options,
 )
@@ -147,15 +147,22 @@ def _server_form(request, account, provider):
 def _save_servers(request, account, form, provider):
     """Check and save; return (saved, the failed Verification or None).
 
-    A refusal that is not a failed check (the rate limit, an invalid value)
-    comes back as (False, None) with the reason added to the form.
+    A refusal that is not a failed check (a password that must be typed
+    again, the rate limit, an invalid value) comes back as (False, None)
+    with the reason added to the form.
     """
+    incoming, outgoing, same_credentials = _servers_from_form(account, form, provider)
+    missing = missing_passwords(account, incoming, outgoing, smtp_same_credentials=same_credentials)
+    for password, error in missing.items():
+        form.add_error("password" if provider else f"{password}_password", error)
+    if missing:
+        return False, None
+
     allowance = ratelimit.take_check(request.user)
     if not allowance.allowed:
         form.add_error(None, rate_limit_message(allowance))
         return False, None
 
-    incoming, outgoing, same_credentials = _servers_from_form(account, form, provider)
     try:
         update_servers(account, incoming, outgoing, smtp_same_credentials=same_credentials)
     except VerificationFailed as failure:

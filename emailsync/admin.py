@@ -274,8 +274,17 @@ class FromAddressInline(AccountPartInline):
 
 
 class SharingExclusionInline(AccountPartInline):
+    """The addresses and domains the owner never shares, editable here by superusers only.
+
+    Deleting one would let the mailbox's audience, an operator among them,
+    read mail the owner chose to keep private.
+    """
+
     model = SharingExclusion
     fields = ["value"]
+
+    def has_change_permission(self, request, obj=None):
+        return can_view_content_in_admin(request.user) and super().has_change_permission(request, obj)
 
 
 class FolderInline(ReadOnly, AccountPartInline):
@@ -380,10 +389,17 @@ class MailAccountAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return with_sync_counts(super().get_queryset(request))
 
+    # Who sees the mailbox is the owner's choice, and operators set it for
+    # a whole group with a GroupSharingPolicy. Only superusers, who may read
+    # the content here anyway, edit these fields.
+    sharing_fields = ["sharing_mode", "sharing_level", "shared_users", "shared_groups"]
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.auth_method == MailAccount.AuthMethod.OAUTH2:
             fields += self.oauth_server_fields
+        if not can_view_content_in_admin(request.user):
+            fields += self.sharing_fields
         return fields
 
     def get_fieldsets(self, request, obj=None):

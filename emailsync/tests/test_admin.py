@@ -13,7 +13,8 @@ from django_q.conf import Conf
 
 from conftest import add_mailbox_user
 from emailsync import errors
-from emailsync.models import GroupSharingPolicy, MailAccount, Message, SyncFailure, SyncRun
+from crm.models import Lead
+from emailsync.models import GroupSharingPolicy, MailAccount, Message, SharingExclusion, SyncFailure, SyncRun
 from emailsync.sync import sync_account
 from tests.support.faults import reject_raw_message
 from tests.support.mail import make_raw
@@ -22,6 +23,7 @@ from .admin_helpers import (  # noqa: F401  (fixtures)
     INCOMING_PASSWORD, SMTP_PASSWORD, login, make_failure, make_folder, make_mailbox, operator, queued_syncs,
     secrets_of, superuser, viewer,
 )
+from .stored import raw_with_attachment, store_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -402,6 +404,72 @@ def test_failure_list_filters_unresolved(client, viewer, owner):
     response = login(client, viewer).get(reverse("admin:emailsync_syncfailure_changelist"), {"resolved": "no"})
 
     assert list(response.context["cl"].result_list) == [failing]
+
+
+# --- Sharing --------------------------------------------------------------
+
+
+def sharing_takeover_data(account, operator):
+    """Return a change form that shares the mailbox with `operator` and deletes its exclusions."""
+    exclusions = list(account.sharing_exclusions.order_by("pk"))
+    data = change_form_data(account, sharing_mode="custom", sharing_level="full", shared_users=[operator.pk])
+    data.update({
+        "sharing_exclusions-TOTAL_FORMS": str(len(exclusions)),
+        "sharing_exclusions-INITIAL_FORMS": str(len(exclusions)),
+    })
+    for index, exclusion in enumerate(exclusions):
+        data.update({
+            f"sharing_exclusions-{index}-id": exclusion.pk, f"sharing_exclusions-{index}-account": account.pk,
+            f"sharing_exclusions-{index}-value": exclusion.value, f"sharing_exclusions-{index}-DELETE": "on",
+        })
+    return data
+
+
+def test_operator_cannot_share_mailbox_with_self(client, operator, owner):
+    account = make_mailbox(owner)
+    SharingExclusion.objects.create(account=account, value="acme.example")
+    message = store_raw(account, raw_with_attachment(
+        "Oferta", "lucia@acme.example", account.email_address, "Precio confidencial", message_id="<a-1@acme.example>",
+    ))
+    Lead.objects.create(owner=operator, last_name="Acme", email="lucia@acme.example")
+    client = login(client, operator)
+
+    response = client.post(change_url(account), sharing_takeover_data(account, operator))
+    detail = client.get(reverse("emailsync:message_detail", args=[message.pk]))
+
+    account.refresh_from_db()
+    assert response.status_code == 302
+    assert account.sharing_mode == "private"
+    assert list(account.shared_users.all()) == []
+    assert list(account.sharing_exclusions.values_list("value", flat=True)) == ["acme.example"]
+    assert "Precio confidencial" not in detail.content.decode()
+
+
+def test_operator_sees_sharing_read_only(client, operator, owner):
+    account = make_mailbox(owner, sharing_mode="public")
+    SharingExclusion.objects.create(account=account, value="acme.example")
+
+    page = login(client, operator).get(change_url(account)).content.decode()
+
+    for field in ("sharing_mode", "sharing_level", "shared_users", "shared_groups"):
+        assert f'name="{field}"' not in page
+    assert 'name="sharing_exclusions-0-value"' not in page
+    assert 'name="sharing_exclusions-0-DELETE"' not in page
+    assert "acme.example" in page
+    assert "Public: everyone who can see the record" in page
+
+
+def test_superuser_changes_sharing(client, superuser, operator, owner):
+    account = make_mailbox(owner)
+    SharingExclusion.objects.create(account=account, value="acme.example")
+
+    response = login(client, superuser).post(change_url(account), sharing_takeover_data(account, operator))
+
+    account.refresh_from_db()
+    assert response.status_code == 302
+    assert account.sharing_mode == "custom"
+    assert list(account.shared_users.all()) == [operator]
+    assert not account.sharing_exclusions.exists()
 
 
 # --- Sync history and sharing policies ------------------------------------

@@ -27,7 +27,7 @@ from retention.schedules import ensure_cleanup_schedule
 from emailsync.tasks import record_heartbeat as record_heartbeat_task
 
 from .admin_helpers import (  # noqa: F401  (fixtures)
-    login, make_failure, make_folder, make_mailbox, superuser, viewer,
+    login, make_failure, make_folder, make_mailbox, make_staff, superuser, viewer,
 )
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,40 @@ def test_health_hidden_from_non_staff(client, owner):
     response = login(client, owner).get(HEALTH)
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [{}, {"format": "json"}])
+def test_health_denied_without_mailbox_permission(client, django_user_model, owner, query):
+    make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.AUTH_FAILED)
+    staff = make_staff(django_user_model, "staff", ["view_message", "view_syncrun"])
+
+    response = login(client, staff).get(HEALTH, query)
+
+    assert response.status_code == 403
+    assert "owner@crm.example" not in response.content.decode()
+
+
+@pytest.mark.parametrize("codename", ["view_mailaccount", "change_mailaccount"])
+def test_health_shown_with_mailbox_permission(client, django_user_model, owner, schedules, codename):
+    make_mailbox(owner, status=MailAccount.Status.PAUSED, pause_reason=errors.AUTH_FAILED)
+    staff = make_staff(django_user_model, "staff", [codename])
+    publish_cluster()
+    beat()
+
+    response = login(client, staff).get(HEALTH)
+
+    assert response.status_code == 200
+    assert "owner@crm.example" in response.content.decode()
+
+
+def test_admin_index_links_health_with_permission(client, django_user_model, viewer):
+    staff = make_staff(django_user_model, "staff", ["view_message"])
+
+    without_permission = login(client, staff).get(reverse("admin:index")).content.decode()
+    with_permission = login(client, viewer).get(reverse("admin:index")).content.decode()
+
+    assert f'href="{HEALTH}"' not in without_permission
+    assert f'href="{HEALTH}"' in with_permission
 
 
 def test_health_shown_to_staff(client, viewer, schedules):

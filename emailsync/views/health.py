@@ -1,7 +1,9 @@
 """The operators' health page and its JSON variant for monitoring.
 
-Staff users see it after signing in; anyone else signed in gets a 404, so
-the page does not reveal that it exists. Monitoring systems may fetch the
+Staff users who may view mailboxes see it after signing in, because it
+lists mailbox addresses, owners and pause reasons. Other staff users get a
+403, and anyone else signed in a 404, so the page does not reveal that it
+exists to them. Monitoring systems may fetch the
 JSON variant with the HEALTH_TOKEN bearer token instead. Both return 503
 when something needs action now (the task cluster is down), so a plain
 HTTP check alerts on it.
@@ -12,6 +14,7 @@ import hmac
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -34,6 +37,8 @@ def health_page(request):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not (request.user.is_active and request.user.is_staff):
             raise Http404
+        if not can_view_health(request.user):
+            raise PermissionDenied
 
     report = collect_health()
     status = 503 if report["status"] == ERROR else 200
@@ -46,6 +51,15 @@ def health_page(request):
         "hidden_rows": max(len(report["account_rows"]) - ACCOUNT_ROWS, 0),
     }
     return render(request, "emailsync/health.html", context, status=status)
+
+
+def can_view_health(user):
+    """Return whether a staff user may see the mailboxes the report lists.
+
+    The rule is the admin's for the mailbox list: the view or the change
+    permission on mailboxes.
+    """
+    return user.has_perm("emailsync.view_mailaccount") or user.has_perm("emailsync.change_mailaccount")
 
 
 def has_valid_token(request):

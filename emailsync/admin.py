@@ -7,11 +7,11 @@ skip Django's second, unfiltered count. No `__str__` shown in a list runs
 a query.
 
 Stored secrets never reach a page. The encrypted fields are in no form,
-list or read-only display, and a password is replaced only by typing a new
-one into a field that encrypts it on save. Nor are they sent to a server
-they were not entered for: a change to a server, port, security or
-username needs the password typed again, and the servers of a mailbox that
-signs in with its provider are read-only.
+list, read-only display or URL filter, and a password is replaced only by
+typing a new one into a field that encrypts it on save. Nor are they sent
+to a server they were not entered for: a change to a server, port,
+security or username needs the password typed again, and the servers of a
+mailbox that signs in with its provider are read-only.
 
 Message content (subject, addresses, bodies, attachments, raw bytes) is
 shown to superusers only, and so is searching or filtering by it, because
@@ -25,9 +25,10 @@ import logging
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -80,6 +81,39 @@ class ContentLookupGuard:
         if field in self.content_lookup_fields and not (request and can_view_content_in_admin(request.user)):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+
+class SecretLookupGuard:
+    """Reject URL filters that reach an encrypted secret, from every user.
+
+    Django's admin allows a lookup on any local field by default, so without
+    this `?incoming_password_encrypted__startswith=g` would reveal stored
+    ciphertext one character at a time through result counts.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup_reaches_secret(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+def lookup_reaches_secret(model, lookup):
+    """Return whether a lookup such as `account__smtp_password_encrypted__gt` reads an encrypted field.
+
+    Every encrypted field's name ends in `_encrypted`, the convention
+    emailsync.key_rotation relies on as well.
+    """
+    for part in lookup.split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.name.endswith("_encrypted"):
+            return True
+        if field.related_model is None:
+            return False
+        model = field.related_model
+    return False
 
 
 class ReadOnly:
@@ -230,7 +264,7 @@ class MailAccountAdminForm(forms.ModelForm):
         return cleaned
 
     def require_passwords_for_new_servers(self, cleaned):
-        """Ask for the password again when a field that decides where it is sent changes.
+        """Add an error to each blank password whose server changed, so the stored one is not reused.
 
         The server fields of a mailbox that signs in with its provider are
         read-only, so they never count as changed here.
@@ -336,7 +370,7 @@ class FailedMessagesFilter(admin.SimpleListFilter):
 
 
 @admin.register(MailAccount)
-class MailAccountAdmin(admin.ModelAdmin):
+class MailAccountAdmin(SecretLookupGuard, admin.ModelAdmin):
     """Connected mailboxes: state at a glance, actions to sync, pause and resume."""
 
     form = MailAccountAdminForm
@@ -566,7 +600,7 @@ def secret_state(token):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
+class MessageAdmin(ReadOnly, ContentLookupGuard, SecretLookupGuard, admin.ModelAdmin):
     """Stored messages, read-only. Only superusers see their content."""
 
     list_display = ["id", "sort_date", "account", "owner", "direction", "origin", "size"]
@@ -716,7 +750,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 
 @admin.register(SyncFailure)
-class SyncFailureAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
+class SyncFailureAdmin(ReadOnly, ContentLookupGuard, SecretLookupGuard, admin.ModelAdmin):
     """Messages a sync could not store, with their reason and next retry."""
 
     list_display = [
@@ -762,7 +796,7 @@ class SyncFailureAdmin(ReadOnly, ContentLookupGuard, admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnly, admin.ModelAdmin):
+class SyncRunAdmin(ReadOnly, SecretLookupGuard, admin.ModelAdmin):
     """Every sync of every account: when, by which worker, with what outcome."""
 
     list_display = [
@@ -793,7 +827,7 @@ class SyncRunAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(GroupSharingPolicy)
-class GroupSharingPolicyAdmin(admin.ModelAdmin):
+class GroupSharingPolicyAdmin(SecretLookupGuard, admin.ModelAdmin):
     list_display = ["group", "sharing_mode", "sharing_level", "priority"]
     list_select_related = ["group"]
     list_filter = ["sharing_mode", "sharing_level"]
@@ -803,7 +837,7 @@ class GroupSharingPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserActivity)
-class UserActivityAdmin(ReadOnly, admin.ModelAdmin):
+class UserActivityAdmin(ReadOnly, SecretLookupGuard, admin.ModelAdmin):
     """When each user last sent mail from the CRM or opened incoming mail, read-only."""
 
     list_display = ["user", "last_sent_at", "last_interaction_at"]

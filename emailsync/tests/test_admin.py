@@ -13,6 +13,7 @@ from django_q.conf import Conf
 
 from conftest import add_mailbox_user
 from emailsync import errors
+from emailsync.key_rotation import encrypted_field_names
 from crm.models import Lead
 from emailsync.models import GroupSharingPolicy, MailAccount, Message, SharingExclusion, SyncFailure, SyncRun
 from emailsync.sync import sync_account
@@ -344,6 +345,41 @@ def test_change_page_says_whether_a_password_is_stored(client, viewer, owner):
 
     assert "Stored (encrypted)" in page
     assert SMTP_PASSWORD not in page
+
+
+def secret_lookup_paths(model, depth=3, prefix="", visited=()):
+    """Yield each lookup path from `model` to an encrypted field through at most `depth` relations."""
+    for field in model._meta.get_fields():
+        path = f"{prefix}{field.name}"
+        if field.name.endswith("_encrypted"):
+            yield path
+        elif field.related_model is not None and field.related_model not in visited and depth > 0:
+            yield from secret_lookup_paths(field.related_model, depth - 1, f"{path}__", (*visited, model))
+
+
+@pytest.mark.parametrize("field", encrypted_field_names())
+@pytest.mark.parametrize(("lookup", "value"), [("", "gAAAA"), ("__startswith", "g"), ("__gt", ""), ("__isnull", "0")])
+@pytest.mark.parametrize("user_fixture", ["superuser", "operator"])
+def test_secret_lookup_rejected(client, request, owner, field, lookup, value, user_fixture):
+    make_mailbox(owner)
+
+    response = login(client, request.getfixturevalue(user_fixture)).get(CHANGELIST, {f"{field}{lookup}": value})
+
+    assert response.status_code == 400
+
+
+def test_no_admin_allows_secret_lookup(rf, superuser):
+    request = rf.get("/")
+    request.user = superuser
+    checked = 0
+
+    for model, model_admin in admin.site._registry.items():
+        for path in secret_lookup_paths(model):
+            lookup = f"{path}__startswith"
+            assert not model_admin.lookup_allowed(lookup, "g", request), f"{type(model_admin).__name__}: {lookup}"
+            checked += 1
+
+    assert checked >= len(encrypted_field_names())
 
 
 # --- Failed messages ------------------------------------------------------

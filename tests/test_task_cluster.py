@@ -18,7 +18,9 @@ from tests.support.processes import project_env, run_manage, start_gunicorn, sta
 
 CREATE_STAFF = """
 from django.contrib.auth import get_user_model
-get_user_model().objects.create_user("ops", password="ops-secret-1", is_staff=True)
+from django.contrib.auth.models import Permission
+ops = get_user_model().objects.create_user("ops", password="ops-secret-1", is_staff=True)
+ops.user_permissions.add(Permission.objects.get(codename="view_mailaccount"))
 """
 
 
@@ -42,7 +44,7 @@ def database_url(tmp_path):
 
 @pytest.fixture
 def site(tmp_path, database_url):
-    """A migrated database, a staff user, the schedules and a web server."""
+    """A migrated database, a staff user who may view mailboxes, the schedules and a web server."""
     env = project_env(tmp_path, DATABASE_URL=database_url)
     run_manage(env, "migrate", "--verbosity", "0")
     run_manage(env, "setup_schedules")

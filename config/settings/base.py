@@ -93,8 +93,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 30)
+    # A checkpoint every 16,384 pages (64 MiB) rather than SQLite's 1,000:
+    # a sync writes a few MB a batch, and each checkpoint copies the log
+    # into the database and syncs it to disk. About 8 % more messages a
+    # second in bench/sync_bench.py. The log file is cut back to 64 MiB.
     DATABASES["default"]["OPTIONS"].setdefault(
-        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "init_command",
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;",
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 

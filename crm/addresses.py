@@ -121,28 +121,32 @@ def parse_address_list(text):
     """Validate a comma-separated list of addresses typed by a user.
 
     Accepts "Name <a@b.c>" items as well as bare addresses. Returns a list of
-    (display name, address) pairs, or raises ValidationError naming the
-    first invalid item.
+    (display name, address) pairs, or raises ValidationError naming every
+    invalid item.
     """
     if any(ch in str(text or "") for ch in "\r\n"):
         raise ValidationError(_("Addresses must not contain line breaks."), code="newline")
     result = []
+    problems = []
     for item in split_addresses(text):
         pairs = getaddresses([item])
-        if len(pairs) != 1 or not pairs[0][1]:
-            raise ValidationError(
-                _("“%(value)s” is not a valid email address."),
-                code="invalid",
-                params={"value": item},
-            )
-        name, address = pairs[0]
-        try:
-            validate_address(address)
-        except ValidationError:
-            raise ValidationError(
-                _("“%(value)s” is not a valid email address."),
-                code="invalid",
-                params={"value": item},
-            ) from None
-        result.append((name, address))
+        address = pairs[0][1] if len(pairs) == 1 else ""
+        if not _is_valid_address(address):
+            problems.append(ValidationError(
+                _("“%(value)s” is not a valid email address."), code="invalid", params={"value": item},
+            ))
+            continue
+        result.append((pairs[0][0], address))
+    if problems:
+        raise ValidationError(problems)
     return result
+
+
+def _is_valid_address(address):
+    if not address:
+        return False
+    try:
+        validate_address(address)
+    except ValidationError:
+        return False
+    return True

@@ -100,6 +100,16 @@ def test_invalid_address_named_in_error(owner_client, account, contact):
     assert response.context["form"].errors["cc"] == ["“no-es-correo” is not a valid email address."]
 
 
+def test_every_invalid_address_named(owner_client, account, contact):
+    response = owner_client.post(compose_url(contact), compose_data(account, cc="no-es-correo, ana@acme.example, x@"))
+
+    assert response.context["form"].errors["cc"] == [
+        "“no-es-correo” is not a valid email address.",
+        "“x@” is not a valid email address.",
+    ]
+    assert Message.objects.count() == 0
+
+
 INJECTIONS = [
     ("subject", "Hola\r\nBcc: espia@evil.example"),
     ("subject", "Hola\nBcc: espia@evil.example"),

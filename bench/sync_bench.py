@@ -143,7 +143,7 @@ def peak_rss_of_sync(account_id, database_url, cafile):
 
     The child reads its own high-water mark (VmHWM) from /proc: the
     rusage of a child started by fork counts the parent's memory at the
-    fork, which here holds the generated messages.
+    fork, which here contains the generated messages.
     """
     code = (
         "import django; django.setup()\n"

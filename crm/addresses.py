@@ -46,8 +46,8 @@ _QUOTED_PAIR = re.compile(r"\\(.)")
 def unquote_local_part(local):
     """Return a quoted local part without its quotes when it needs none.
 
-    '"nominas"' and 'nominas' name the same mailbox; RFC 5322 (3.4.1) asks
-    for the bare form wherever it is possible. A local part that needs its
+    '"nominas"' and 'nominas' name the same mailbox, and RFC 5322 (3.4.1)
+    prefers the bare form wherever it is possible. A local part that needs its
     quotes, such as '"ana garcía"', keeps them.
     """
     if len(local) < 2 or not (local.startswith('"') and local.endswith('"')):

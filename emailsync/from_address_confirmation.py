@@ -7,7 +7,6 @@ with django.core.signing under its own salt, bound to the alias's id and
 normalised address, and valid for EMAILSYNC_CONFIRMATION_LINK_DAYS days.
 """
 
-import enum
 import logging
 from datetime import timedelta
 
@@ -17,20 +16,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import ratelimit
+from . import notifications, ratelimit
 from .models import FromAddress
-from . import notifications
+from .notifications import Delivery
 
 logger = logging.getLogger(__name__)
 
 TOKEN_SALT = "emailsync.from_address_confirmation"
 EMAIL_TEMPLATE = "emailsync/email/from_address_confirmation"
-
-
-class Delivery(enum.Enum):
-    SENT = "sent"
-    FAILED = "failed"
-    RATE_LIMITED = "rate_limited"
 
 
 class LinkError(Exception):
@@ -53,7 +46,7 @@ def confirmation_url(from_address):
 def send_confirmation(user, from_address):
     """Email the confirmation link to from_address, in user's language.
 
-    Returns (Delivery, ratelimit.Allowance). Sends nothing when the rate
+    Returns (notifications.Delivery, ratelimit.Allowance). Sends nothing when the rate
     limit rejects it, and then the allowance gives the seconds until the
     next try. After a failed send the alias may get another email at once,
     because nothing reached it.
@@ -65,10 +58,9 @@ def send_confirmation(user, from_address):
     days = settings.EMAILSYNC_CONFIRMATION_LINK_DAYS
     context = {"from_address": from_address, "confirmation_url": confirmation_url(from_address), "days": days}
     delivery = notifications.send_to_address(user, from_address.address, EMAIL_TEMPLATE, context)
-    if delivery is not notifications.Delivery.SENT:
+    if delivery is not Delivery.SENT:
         ratelimit.release_confirmation_email(from_address)
-        return Delivery.FAILED, allowance
-    return Delivery.SENT, allowance
+    return delivery, allowance
 
 
 def from_address_id_in(token):

@@ -21,6 +21,8 @@ class Delivery(enum.Enum):
     NO_ADDRESS = "no_address"
     # The mail backend raised an error, and a later attempt may succeed.
     FAILED = "failed"
+    # A rate limit held the email back (confirmation links of From aliases).
+    RATE_LIMITED = "rate_limited"
 
 
 def user_language(user):

@@ -333,7 +333,7 @@ def _read_header_fields(data, problems):
 
 
 def parse_headers(raw):
-    """Read the headers the CRM needs for lists and matching. Never raises."""
+    """Read the headers the CRM needs for lists and matching, recording parse problems instead of raising."""
     problems = set()
     data = _strip_framing(raw, problems)
     raw_values, charset_hint = _read_header_fields(data, problems)

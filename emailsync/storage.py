@@ -320,7 +320,7 @@ def fast_insert(model, rows, ignore_conflicts=False):
 def _copy_rows(table, columns, values, width):
     """Stream rows to PostgreSQL with COPY.
 
-    A multi-row INSERT of a batch holds thousands of placeholders, and
+    A multi-row INSERT of a batch contains thousands of placeholders, and
     psycopg parses such a long query on every call (it caches only short
     ones): that parsing cost more than the database's own work.
     """

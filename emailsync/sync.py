@@ -525,8 +525,8 @@ def _fetch_and_store(context, folder, uids, advance_checkpoint):
             if context.progress:
                 context.progress(len(chunk), len(uids))
             # With DEBUG on, Django keeps the last 9,000 queries with their
-            # parameters; here they carry raw messages, so a long sync in a
-            # development worker would hold hundreds of megabytes.
+            # parameters, raw messages included. Without this reset a long
+            # sync in a development worker would grow by hundreds of megabytes.
             reset_queries()
 
 

@@ -16,7 +16,7 @@ from django.core.management.utils import get_random_secret_key
 def _read_local_env():
     """Load DATA_DIR/local.env, before the base settings read the environment.
 
-    It holds what every local process needs alike (the web server, the task
+    It contains the settings every local process needs alike (the web server, the task
     cluster, the IDLE watcher and each command), such as
     EMAILSYNC_ALLOW_PRIVATE_HOSTS for a test server. Variables already in
     the environment win. The test settings skip it, so a developer's file

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ..from_address_confirmation import Delivery, LinkError, confirm_from_address, from_address_id_in, send_confirmation
+from ..from_address_confirmation import LinkError, confirm_from_address, from_address_id_in, send_confirmation
 from ..models import FromAddress
+from ..notifications import Delivery
 from .access import account_required
 
 logger = logging.getLogger(__name__)
